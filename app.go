@@ -1,11 +1,92 @@
+// Command hybrid-llm-platform is the CDK app that deploys an EKS platform for
+// serving open LLMs: run through the CDK CLI ("npx cdk synth").
 package main
 
 import (
-	_ "github.com/aws/aws-cdk-go/awscdk/v2"
-	_ "github.com/aws/aws-cdk-go/awscdk/v2/awseks"
-	_ "github.com/aws/constructs-go/constructs/v10"
-	_ "github.com/aws/jsii-runtime-go"
-	_ "github.com/cdklabs/awscdk-kubectl-go/kubectlv34/v2"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/hybrid-llm/platform/config"
+	"github.com/hybrid-llm/platform/stacks"
 )
 
-func main() {}
+// Stack ids: a contract (renaming one replaces the stack).
+const (
+	networkStackID    = "HybridLlmNetwork"
+	clusterStackID    = "HybridLlmCluster"
+	nodeGroupsStackID = "HybridLlmNodeGroups"
+	addonsStackID     = "HybridLlmAddons"
+)
+
+// platform holds the app's four stacks.
+type platform struct {
+	Network    *stacks.NetworkStack
+	Cluster    *stacks.ClusterStack
+	NodeGroups *stacks.NodeGroupStack
+	Addons     *stacks.AddonsStack
+}
+
+func main() {
+	defer jsii.Close()
+	app := awscdk.NewApp(nil)
+	cfg, err := config.Load(contextOf(app))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hybrid-llm-platform:", err)
+		os.Exit(1)
+	}
+	newApp(app, cfg)
+	app.Synth(nil)
+}
+
+// contextOf returns the app's whole CDK context (cdk.json, cdk.context.json
+// and -c flags).
+func contextOf(app awscdk.App) map[string]any {
+	all, _ := app.Node().GetAllContext(nil).(map[string]any)
+	return all
+}
+
+// newApp builds the four stacks of a validated configuration into app. The
+// tests call it too, so they exercise the real wiring.
+func newApp(app awscdk.App, cfg config.Config) *platform {
+	env := &awscdk.Environment{Region: jsii.String(cfg.Region)}
+	if cfg.Account != "" {
+		env.Account = jsii.String(cfg.Account)
+	}
+	props := func(description string) awscdk.StackProps {
+		return awscdk.StackProps{
+			Env:         env,
+			Description: jsii.String(description),
+			Tags:        &map[string]*string{"project": jsii.String("hybrid-llm-platform"), "cluster": jsii.String(cfg.ClusterName)},
+		}
+	}
+
+	network := stacks.NewNetworkStack(app, networkStackID, &stacks.NetworkStackProps{
+		StackProps:  props("hybrid-llm-platform: VPC, subnets tagged for load balancers and Karpenter"),
+		ClusterName: cfg.ClusterName,
+		Network:     cfg.Network,
+	})
+	cluster := stacks.NewClusterStack(app, clusterStackID, &stacks.ClusterStackProps{
+		StackProps:          props("hybrid-llm-platform: EKS control plane, OIDC provider, node role"),
+		Vpc:                 network.Vpc,
+		ClusterName:         cfg.ClusterName,
+		KubernetesVersion:   cfg.KubernetesVersion,
+		EndpointPublicCidrs: cfg.EndpointPublicCidrs,
+		AdminPrincipalArn:   cfg.AdminPrincipalArn,
+	})
+	nodeGroups := stacks.NewNodeGroupStack(app, nodeGroupsStackID, &stacks.NodeGroupStackProps{
+		StackProps: props("hybrid-llm-platform: system (CPU) and GPU managed node groups"),
+		Cluster:    cluster.Cluster,
+		NodeRole:   cluster.NodeRole,
+		System:     cfg.SystemNodeGroup,
+		GPU:        cfg.GpuNodeGroup,
+	})
+	addons := stacks.NewAddonsStack(app, addonsStackID, &stacks.AddonsStackProps{
+		StackProps: props("hybrid-llm-platform: Load Balancer Controller, Karpenter and its node pools"),
+		Cluster:    cluster.Cluster,
+	})
+	addons.Stack.AddDependency(nodeGroups.Stack, jsii.String("controllers run on the system node group"))
+	return &platform{Network: network, Cluster: cluster, NodeGroups: nodeGroups, Addons: addons}
+}

@@ -1,6 +1,10 @@
 module github.com/hybrid-llm/platform
 
-go 1.24
+go 1.25
+
+// node_modules holds the pinned CDK CLI and Node.js (package.json); the CLI
+// ships .go init templates that are not part of this module.
+ignore ./node_modules
 
 require (
 	github.com/aws/aws-cdk-go/awscdk/v2 v2.223.0

@@ -1,0 +1,291 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Validate reports every invalid value in c, each error naming the field,
+// the value and what is allowed. It is built from small checks so each rule
+// can be read (and tested) on its own.
+func (c Config) Validate() error {
+	var errs []error
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	add(validateClusterName(c.ClusterName))
+	add(validateAccount(c.Account))
+	add(validateRegion(c.Region))
+	add(validateKubernetesVersion(c.KubernetesVersion))
+	add(validateNetwork(c.Network, c.Region))
+	add(validateEndpointCidrs(c.EndpointPublicCidrs))
+	add(validateAdminPrincipal(c.AdminPrincipalArn))
+	add(validateNodeGroup("systemNodeGroup", c.SystemNodeGroup, 2, false))
+	add(validateNodeGroup("gpuNodeGroup", c.GpuNodeGroup, 0, true))
+	add(validateVersion("loadBalancerController.chartVersion", c.LoadBalancerController.ChartVersion, SupportedLoadBalancerControllerChartVersions))
+	add(validateReplicas("loadBalancerController.replicas", c.LoadBalancerController.Replicas))
+	add(validateVersion("karpenter.version", c.Karpenter.Version, SupportedKarpenterVersions))
+	add(validateReplicas("karpenter.replicas", c.Karpenter.Replicas))
+	add(validateAMIAlias(c.Karpenter.AMIAlias))
+	add(validatePool("karpenter.systemPool", c.Karpenter.SystemPool, false))
+	add(validatePool("karpenter.gpuPool", c.Karpenter.GpuPool, true))
+	add(validateExtraPools(c.Karpenter.ExtraPools))
+	add(validateVersion("nvidiaDevicePlugin.chartVersion", c.NvidiaDevicePlugin.ChartVersion, SupportedNvidiaDevicePluginChartVersions))
+	return errors.Join(errs...)
+}
+
+var (
+	clusterNameRe  = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
+	accountRe      = regexp.MustCompile(`^[0-9]{12}$`)
+	regionRe       = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$`)
+	k8sVersionRe   = regexp.MustCompile(`^1\.([0-9]+)$`)
+	principalRe    = regexp.MustCompile(`^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:(role|user)/[\w+=,.@/-]+$`)
+	instanceTypeRe = regexp.MustCompile(`^([a-z][a-z0-9-]*)\.([0-9]*[a-z]+)$`)
+	amiAliasRe     = regexp.MustCompile(`^al2023@v[0-9]{8}$`)
+	labelRe        = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
+	taintRe        = regexp.MustCompile(`^([a-zA-Z0-9./_-]+)(=([a-zA-Z0-9._-]*))?:(NoSchedule|PreferNoSchedule|NoExecute)$`)
+	semverRe       = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
+)
+
+// LogRetentionDays are the retention periods CloudWatch Logs accepts, in days.
+var LogRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+func joinInts(ns []int) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ", ")
+}
+
+// gpuFamilies are instance families with NVIDIA GPUs that the AL2023 NVIDIA
+// AMIs and the device plugin support.
+var gpuFamilies = []string{"g4dn", "g5", "g6", "g6e", "gr6", "p4d", "p4de", "p5", "p5e", "p5en"}
+
+// isGPUFamily reports whether family is an NVIDIA GPU instance family.
+func isGPUFamily(family string) bool { return slices.Contains(gpuFamilies, family) }
+
+func validateClusterName(name string) error {
+	// EKS allows up to 100 characters; the name also appears in IAM role
+	// names and tag keys, so keep it short and DNS-like.
+	if len(name) == 0 || len(name) > 40 || !clusterNameRe.MatchString(name) {
+		return fmt.Errorf("clusterName %q is invalid: use 1-40 lowercase letters, digits and '-', starting and ending with a letter or digit", name)
+	}
+	return nil
+}
+
+func validateAccount(account string) error {
+	if account != "" && !accountRe.MatchString(account) {
+		return fmt.Errorf("account %q is invalid: use a 12-digit AWS account id, or leave it empty for the account of your credentials", account)
+	}
+	return nil
+}
+
+func validateRegion(region string) error {
+	if !regionRe.MatchString(region) {
+		return fmt.Errorf("region %q is invalid: use an AWS region code such as \"us-west-2\"", region)
+	}
+	return nil
+}
+
+func validateKubernetesVersion(v string) error {
+	allowed := fmt.Sprintf("use 1.%d–1.%d", minKubernetesMinor, maxKubernetesMinor)
+	m := k8sVersionRe.FindStringSubmatch(v)
+	if m == nil {
+		return fmt.Errorf("kubernetesVersion %q is not a Kubernetes minor version; %s", v, allowed)
+	}
+	minor, _ := strconv.Atoi(m[1])
+	if minor < minKubernetesMinor || minor > maxKubernetesMinor {
+		return fmt.Errorf("kubernetesVersion %s is not supported by the kubectl %s layer; %s", v, KubectlLayerVersion, allowed)
+	}
+	return nil
+}
+
+func validateNetwork(n Network, region string) error {
+	var errs []error
+	prefix, err := netip.ParsePrefix(n.VpcCidr)
+	switch {
+	case err != nil || !prefix.Addr().Is4() || prefix.Masked() != prefix:
+		errs = append(errs, fmt.Errorf("network.vpcCidr %q is not an IPv4 network CIDR such as \"10.0.0.0/16\"", n.VpcCidr))
+	case prefix.Bits() < 16 || prefix.Bits() > 20:
+		errs = append(errs, fmt.Errorf("network.vpcCidr %q has a /%d prefix; use /16 to /20 (pods take VPC IPs)", n.VpcCidr, prefix.Bits()))
+	}
+	azs := n.AvailabilityZones
+	if len(azs) < 2 || len(azs) > 6 {
+		errs = append(errs, fmt.Errorf("network.availabilityZones has %d zones; use 2 to 6 (EKS needs subnets in at least 2 AZs)", len(azs)))
+	}
+	seen := map[string]bool{}
+	for _, az := range azs {
+		if !strings.HasPrefix(az, region) || len(az) <= len(region) {
+			errs = append(errs, fmt.Errorf("network.availabilityZones: %q is not an availability zone of region %q (e.g. %q)", az, region, region+"a"))
+		}
+		if seen[az] {
+			errs = append(errs, fmt.Errorf("network.availabilityZones: %q is listed twice", az))
+		}
+		seen[az] = true
+	}
+	if n.NatGateways < 1 || n.NatGateways > len(azs) {
+		errs = append(errs, fmt.Errorf("network.natGateways %d is out of range; use 1 (dev) to %d (one per AZ, production): private subnets need a NAT gateway to pull images", n.NatGateways, len(azs)))
+	}
+	if !slices.Contains(LogRetentionDays, n.FlowLogRetentionDays) {
+		errs = append(errs, fmt.Errorf("network.flowLogRetentionDays %d is not a CloudWatch Logs retention; use one of %s", n.FlowLogRetentionDays, joinInts(LogRetentionDays)))
+	}
+	return errors.Join(errs...)
+}
+
+func validateEndpointCidrs(cidrs []string) error {
+	if len(cidrs) == 0 {
+		return errors.New("endpointPublicCidrs is empty; list at least one CIDR allowed to reach the public API endpoint (e.g. your office range)")
+	}
+	var errs []error
+	for _, c := range cidrs {
+		p, err := netip.ParsePrefix(c)
+		if err != nil || !p.Addr().Is4() || p.Masked() != p {
+			errs = append(errs, fmt.Errorf("endpointPublicCidrs: %q is not an IPv4 network CIDR such as \"203.0.113.0/24\"", c))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func validateAdminPrincipal(arn string) error {
+	if arn != "" && !principalRe.MatchString(arn) {
+		return fmt.Errorf("adminPrincipalArn %q is not an IAM role or user ARN such as \"arn:aws:iam::123456789012:role/Admin\"", arn)
+	}
+	return nil
+}
+
+func validateNodeGroup(field string, g NodeGroup, minMin int, gpu bool) error {
+	var errs []error
+	if len(g.InstanceTypes) == 0 {
+		errs = append(errs, fmt.Errorf("%s.instanceTypes is empty; list at least one instance type", field))
+	}
+	for _, it := range g.InstanceTypes {
+		m := instanceTypeRe.FindStringSubmatch(it)
+		switch {
+		case m == nil:
+			errs = append(errs, fmt.Errorf("%s.instanceTypes: %q is not an EC2 instance type such as \"m7i.xlarge\"", field, it))
+		case gpu && !isGPUFamily(m[1]):
+			errs = append(errs, fmt.Errorf("%s.instanceTypes: %q has no NVIDIA GPU; use a family of %s", field, it, strings.Join(gpuFamilies, ", ")))
+		case !gpu && isGPUFamily(m[1]):
+			errs = append(errs, fmt.Errorf("%s.instanceTypes: %q is a GPU instance; the system group runs controllers on CPU instances", field, it))
+		}
+	}
+	if g.MinSize < minMin {
+		why := ""
+		if minMin == 2 {
+			why = " (Karpenter and the Load Balancer Controller run 2 replicas on separate hosts)"
+		}
+		errs = append(errs, fmt.Errorf("%s.minSize %d is too small; use at least %d%s", field, g.MinSize, minMin, why))
+	}
+	if g.MaxSize < 1 || g.MaxSize < g.MinSize {
+		errs = append(errs, fmt.Errorf("%s.maxSize %d must be at least 1 and at least minSize (%d)", field, g.MaxSize, g.MinSize))
+	}
+	if g.DesiredSize < g.MinSize || g.DesiredSize > g.MaxSize {
+		errs = append(errs, fmt.Errorf("%s.desiredSize %d must be between minSize (%d) and maxSize (%d)", field, g.DesiredSize, g.MinSize, g.MaxSize))
+	}
+	if g.DiskSizeGiB < 20 || g.DiskSizeGiB > 16384 {
+		errs = append(errs, fmt.Errorf("%s.diskSizeGiB %d is out of range; use 20 to 16384", field, g.DiskSizeGiB))
+	}
+	return errors.Join(errs...)
+}
+
+func validateVersion(field, v string, supported []string) error {
+	if !semverRe.MatchString(v) {
+		return fmt.Errorf("%s %q is not a pinned version such as %q (no ranges, no \"latest\")", field, v, supported[0])
+	}
+	if !slices.Contains(supported, v) {
+		return fmt.Errorf("%s %s has no upstream reference data (IAM policy, CRDs, chart values keys) in this repository; supported: %s (see README \"Upgrading an add-on\")", field, v, strings.Join(supported, ", "))
+	}
+	return nil
+}
+
+func validateReplicas(field string, n int) error {
+	if n < 1 || n > 5 {
+		return fmt.Errorf("%s %d is out of range; use 1 to 5 (2 keeps the controller up during node drains)", field, n)
+	}
+	return nil
+}
+
+func validateAMIAlias(alias string) error {
+	if !amiAliasRe.MatchString(alias) {
+		return fmt.Errorf("karpenter.amiAlias %q is invalid: use a pinned Amazon Linux 2023 release such as %q (AL2 AMIs do not exist past Kubernetes 1.32; @latest changes nodes without a deploy)", alias, KarpenterAMIAlias)
+	}
+	return nil
+}
+
+func validatePool(field string, p Pool, gpu bool) error {
+	var errs []error
+	if len(p.CapacityTypes) == 0 {
+		errs = append(errs, fmt.Errorf("%s.capacityTypes is empty; use \"on-demand\" and/or \"spot\"", field))
+	}
+	for _, ct := range p.CapacityTypes {
+		if ct != "on-demand" && ct != "spot" {
+			errs = append(errs, fmt.Errorf("%s.capacityTypes: %q is not a capacity type; use \"on-demand\" or \"spot\"", field, ct))
+		}
+	}
+	if len(p.InstanceFamilies) == 0 {
+		errs = append(errs, fmt.Errorf("%s.instanceFamilies is empty; list at least one instance family such as \"m7i\"", field))
+	}
+	for _, f := range p.InstanceFamilies {
+		switch {
+		case !labelRe.MatchString(f) || strings.Contains(f, "."):
+			errs = append(errs, fmt.Errorf("%s.instanceFamilies: %q is not an instance family such as \"m7i\" or \"g5\"", field, f))
+		case gpu && !isGPUFamily(f):
+			errs = append(errs, fmt.Errorf("%s.instanceFamilies: %q has no NVIDIA GPU; use a family of %s", field, f, strings.Join(gpuFamilies, ", ")))
+		case !gpu && isGPUFamily(f):
+			errs = append(errs, fmt.Errorf("%s.instanceFamilies: %q is a GPU family; use the gpu node class for GPU pools", field, f))
+		}
+	}
+	if p.CPULimit < 0 || p.MemoryLimitGiB < 0 || p.GPULimit < 0 {
+		errs = append(errs, fmt.Errorf("%s: limits must not be negative (cpuLimit %d, memoryLimitGiB %d, gpuLimit %d)", field, p.CPULimit, p.MemoryLimitGiB, p.GPULimit))
+	}
+	if p.CPULimit == 0 && p.MemoryLimitGiB == 0 && p.GPULimit == 0 {
+		errs = append(errs, fmt.Errorf("%s has no limit; set cpuLimit, memoryLimitGiB or gpuLimit so a runaway workload cannot launch unbounded capacity", field))
+	}
+	if gpu && p.GPULimit == 0 {
+		errs = append(errs, fmt.Errorf("%s.gpuLimit is 0; a GPU pool needs a gpuLimit (e.g. 8) to cap spend", field))
+	}
+	if d, err := time.ParseDuration(p.ConsolidateAfter); err != nil || d < 0 || !karpenterDurationRe.MatchString(p.ConsolidateAfter) {
+		errs = append(errs, fmt.Errorf("%s.consolidateAfter %q is not a duration such as \"30s\", \"1m\" or \"1h30m\"", field, p.ConsolidateAfter))
+	}
+	return errors.Join(errs...)
+}
+
+// karpenterDurationRe is the duration pattern of the karpenter.sh/v1 CRD
+// (hours, minutes, seconds only).
+var karpenterDurationRe = regexp.MustCompile(`^([0-9]+(s|m|h))+$`)
+
+func validateExtraPools(pools []ExtraPool) error {
+	var errs []error
+	seen := map[string]bool{"system": true, "gpu": true}
+	for i, p := range pools {
+		field := fmt.Sprintf("karpenter.extraPools[%d]", i)
+		if !labelRe.MatchString(p.Name) || len(p.Name) > 63 {
+			errs = append(errs, fmt.Errorf("%s.name %q is not an RFC 1123 label (lowercase letters, digits, '-', at most 63)", field, p.Name))
+		} else if seen[p.Name] {
+			errs = append(errs, fmt.Errorf("%s.name %q is already used; NodePool names must be unique and not \"system\" or \"gpu\"", field, p.Name))
+		}
+		seen[p.Name] = true
+		if p.NodeClass != "system" && p.NodeClass != "gpu" {
+			errs = append(errs, fmt.Errorf("%s.nodeClass %q is unknown; use \"system\" or \"gpu\"", field, p.NodeClass))
+		}
+		if p.ConsolidationPolicy != "WhenEmpty" && p.ConsolidationPolicy != "WhenEmptyOrUnderutilized" {
+			errs = append(errs, fmt.Errorf("%s.consolidationPolicy %q is invalid; use \"WhenEmpty\" or \"WhenEmptyOrUnderutilized\"", field, p.ConsolidationPolicy))
+		}
+		for _, t := range p.Taints {
+			if !taintRe.MatchString(t) {
+				errs = append(errs, fmt.Errorf("%s.taints: %q is not \"key=value:Effect\" with Effect NoSchedule, PreferNoSchedule or NoExecute", field, t))
+			}
+		}
+		errs = append(errs, validatePool(field, p.Pool, p.NodeClass == "gpu"))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,110 @@
+package stacks
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseks"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/hybrid-llm/platform/config"
+)
+
+// Node labels and the GPU taint shared by the managed node groups and the
+// Karpenter pools, so workloads select a purpose, not a provisioner.
+const (
+	// PurposeLabel is the node label naming what a node is for.
+	PurposeLabel = "node.kubernetes.io/purpose"
+	// PurposeSystem marks nodes for controllers and the hybrid router.
+	PurposeSystem = "system"
+	// PurposeGPU marks nodes for vLLM model servers.
+	PurposeGPU = "gpu-inference"
+	// GPUTaintKey is the taint that keeps everything but GPU work off GPU nodes.
+	GPUTaintKey = "nvidia.com/gpu"
+	// GPUTaintValue is the GPU taint's value.
+	GPUTaintValue = "present"
+)
+
+// NodeGroupStackProps configures NewNodeGroupStack.
+type NodeGroupStackProps struct {
+	awscdk.StackProps
+	// Cluster is the EKS cluster the groups join.
+	Cluster awseks.ICluster
+	// NodeRole is the IAM role of both groups' nodes.
+	NodeRole awsiam.IRole
+	// System is the CPU system group's configuration.
+	System config.NodeGroup
+	// GPU is the GPU group's configuration.
+	GPU config.NodeGroup
+}
+
+// NodeGroupStack is HybridLlmNodeGroups: the managed node groups.
+type NodeGroupStack struct {
+	// Stack is the CloudFormation stack.
+	Stack awscdk.Stack
+	// System runs controllers (Karpenter, the Load Balancer Controller, coredns).
+	System awseks.Nodegroup
+	// GPU runs model servers; tainted nvidia.com/gpu=present:NoSchedule.
+	GPU awseks.Nodegroup
+}
+
+// NewNodeGroupStack builds HybridLlmNodeGroups: a CPU "system" group on
+// AL2023 x86_64 and a GPU group on the AL2023 NVIDIA AMI, tainted so only
+// pods tolerating nvidia.com/gpu land there; then the coredns add-on, which
+// needs nodes to become healthy.
+func NewNodeGroupStack(scope constructs.Construct, id string, props *NodeGroupStackProps) *NodeGroupStack {
+	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
+
+	system := awseks.NewNodegroup(stack, jsii.String("System"), &awseks.NodegroupProps{
+		Cluster:       props.Cluster,
+		NodeRole:      props.NodeRole,
+		AmiType:       awseks.NodegroupAmiType_AL2023_X86_64_STANDARD,
+		CapacityType:  awseks.CapacityType_ON_DEMAND,
+		InstanceTypes: instanceTypes(props.System.InstanceTypes),
+		MinSize:       jsii.Number(props.System.MinSize),
+		DesiredSize:   jsii.Number(props.System.DesiredSize),
+		MaxSize:       jsii.Number(props.System.MaxSize),
+		DiskSize:      jsii.Number(props.System.DiskSizeGiB),
+		Subnets:       &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS},
+		Labels:        &map[string]*string{PurposeLabel: jsii.String(PurposeSystem)},
+	})
+
+	gpu := awseks.NewNodegroup(stack, jsii.String("Gpu"), &awseks.NodegroupProps{
+		Cluster:       props.Cluster,
+		NodeRole:      props.NodeRole,
+		AmiType:       awseks.NodegroupAmiType_AL2023_X86_64_NVIDIA,
+		CapacityType:  awseks.CapacityType_ON_DEMAND,
+		InstanceTypes: instanceTypes(props.GPU.InstanceTypes),
+		MinSize:       jsii.Number(props.GPU.MinSize),
+		DesiredSize:   jsii.Number(props.GPU.DesiredSize),
+		MaxSize:       jsii.Number(props.GPU.MaxSize),
+		DiskSize:      jsii.Number(props.GPU.DiskSizeGiB),
+		Subnets:       &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS},
+		Labels:        &map[string]*string{PurposeLabel: jsii.String(PurposeGPU)},
+		Taints: &[]*awseks.TaintSpec{{
+			Key:    jsii.String(GPUTaintKey),
+			Value:  jsii.String(GPUTaintValue),
+			Effect: awseks.TaintEffect_NO_SCHEDULE,
+		}},
+	})
+
+	coredns := newManagedAddon(stack, "CoreDns", props.Cluster, "coredns")
+	coredns.Node().AddDependency(system)
+
+	return &NodeGroupStack{Stack: stack, System: system, GPU: gpu}
+}
+
+// instanceTypes converts validated instance type names.
+func instanceTypes(names []string) *[]awsec2.InstanceType {
+	out := make([]awsec2.InstanceType, 0, len(names))
+	for _, n := range names {
+		out = append(out, awsec2.NewInstanceType(jsii.String(n)))
+	}
+	if len(out) == 0 {
+		panic(fmt.Sprintf("stacks: empty instance type list %v (config.Validate should have rejected it)", names))
+	}
+	return &out
+}
