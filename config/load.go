@@ -79,21 +79,26 @@ func load(context map[string]any) (Config, error) {
 	return cfg, nil
 }
 
-// checkExtraPools decodes each karpenter.extraPools element on its own so an
+// checkExtraPools checks the keys of each karpenter.extraPools element
+// exactly (encoding/json would accept "cpulimit" for "cpuLimit"), so an
 // unknown key is reported with its index.
 func checkExtraPools(tree map[string]any) error {
 	karpenter, _ := tree["karpenter"].(map[string]any)
 	pools, _ := karpenter["extraPools"].([]any)
+	allowed, err := toTree(ExtraPool{})
+	if err != nil {
+		return err
+	}
 	for i, p := range pools {
-		raw, err := json.Marshal(p)
-		if err != nil {
-			return err
+		path := fmt.Sprintf("%s.karpenter.extraPools[%d]", ContextKey, i)
+		m, ok := p.(map[string]any)
+		if !ok {
+			return fmt.Errorf("%s: must be an object, got %s", path, describe(p))
 		}
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		var pool ExtraPool
-		if err := dec.Decode(&pool); err != nil {
-			return fmt.Errorf("%s.karpenter.extraPools[%d]: %w", ContextKey, i, err)
+		for _, k := range sortedKeys(m) {
+			if _, known := allowed[k]; !known {
+				return fmt.Errorf("%s.%s: unknown field; allowed: %s", path, k, strings.Join(sortedKeys(allowed), ", "))
+			}
 		}
 	}
 	return nil

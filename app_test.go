@@ -1,0 +1,330 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/hybrid-llm/platform/config"
+)
+
+// update rewrites the golden files: go test . -run TestGolden -update
+var update = flag.Bool("update", false, "update golden files in testdata/")
+
+// stackIDs are the app's stacks in deployment order.
+var stackIDs = []string{networkStackID, clusterStackID, nodeGroupsStackID, addonsStackID}
+
+// synthesized is one whole-app synthesis: the app, its stacks and templates.
+type synthesized struct {
+	cfg       config.Config
+	app       awscdk.App
+	platform  *platform
+	templates map[string]assertions.Template
+}
+
+// defaults is the app synthesized once per test binary from cdk.json alone,
+// exactly what `cdk synth` builds.
+var defaults *synthesized
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	var err error
+	defaults, err = synthesize(nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "synthesizing the default app:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	jsii.Close()
+	os.Exit(code)
+}
+
+// cdkJSONContext returns the context of cdk.json: feature flags and the
+// default configuration, so tests synthesize what `cdk synth` does.
+func cdkJSONContext() (map[string]any, error) {
+	raw, err := os.ReadFile("cdk.json")
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		Context map[string]any `json:"context"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, fmt.Errorf("parsing cdk.json: %w", err)
+	}
+	return doc.Context, nil
+}
+
+// synthesize builds the whole app from cdk.json's context plus overrides
+// (as -c flags would add them) and returns every stack's template.
+func synthesize(overrides map[string]any) (*synthesized, error) {
+	ctx, err := cdkJSONContext()
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range overrides {
+		ctx[k] = v
+	}
+	cfg, err := config.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx})
+	p := newApp(app, cfg)
+	s := &synthesized{cfg: cfg, app: app, platform: p, templates: map[string]assertions.Template{}}
+	// Every stack exists before the first template is taken.
+	for _, st := range []awscdk.Stack{p.Network.Stack, p.Cluster.Stack, p.NodeGroups.Stack, p.Addons.Stack} {
+		s.templates[*st.StackName()] = assertions.Template_FromStack(st, nil)
+	}
+	return s, nil
+}
+
+// mustSynthesize is synthesize for tests that need a non-default app.
+func mustSynthesize(t testing.TB, overrides map[string]any) *synthesized {
+	t.Helper()
+	s, err := synthesize(overrides)
+	if err != nil {
+		t.Fatalf("synthesizing with %v: %v", overrides, err)
+	}
+	return s
+}
+
+// check runs a jsii assertion and turns its panic (the AssertionError text)
+// into a test error, so one failed assertion does not hide the others.
+func check(t *testing.T, name string, assertion func()) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			t.Errorf("%s: %v", name, r)
+		}
+	}()
+	assertion()
+}
+
+// resources returns the template's resources of one type, by logical id.
+func resources(tpl assertions.Template, typ string) map[string]map[string]any {
+	found := tpl.FindResources(jsii.String(typ), nil)
+	out := map[string]map[string]any{}
+	for id, r := range *found {
+		out[id] = *r
+	}
+	return out
+}
+
+// props returns a resource's Properties.
+func props(r map[string]any) map[string]any {
+	p, _ := r["Properties"].(map[string]any)
+	return p
+}
+
+// tagsOf returns a resource's Tags as key -> value.
+func tagsOf(r map[string]any) map[string]any {
+	out := map[string]any{}
+	tags, _ := props(r)["Tags"].([]any)
+	for _, tag := range tags {
+		kv, _ := tag.(map[string]any)
+		if k, ok := kv["Key"].(string); ok {
+			out[k] = kv["Value"]
+		}
+	}
+	return out
+}
+
+func TestAppHasExactlyTheFourStacksInOrder(t *testing.T) {
+	var got []string
+	for _, c := range *defaults.app.Node().Children() {
+		if *awscdk.Stack_IsStack(c) {
+			got = append(got, *c.Node().Id())
+		}
+	}
+	if strings.Join(got, ",") != strings.Join(stackIDs, ",") {
+		t.Errorf("stacks = %v, want %v", got, stackIDs)
+	}
+}
+
+func TestStackDependencies(t *testing.T) {
+	deps := func(st awscdk.Stack) []string {
+		var ids []string
+		for _, d := range *st.Dependencies() {
+			ids = append(ids, *d.StackName())
+		}
+		sort.Strings(ids)
+		return ids
+	}
+	p := defaults.platform
+	tests := []struct {
+		stack awscdk.Stack
+		want  []string
+	}{
+		{p.Network.Stack, nil},
+		{p.Cluster.Stack, []string{networkStackID}},
+		{p.NodeGroups.Stack, []string{clusterStackID}},
+		{p.Addons.Stack, []string{nodeGroupsStackID}},
+	}
+	for _, tt := range tests {
+		t.Run(*tt.stack.StackName(), func(t *testing.T) {
+			got := deps(tt.stack)
+			// The addons stack may also depend on the network stack through
+			// the cluster's VPC; what matters is that nothing depends on it.
+			for _, w := range tt.want {
+				if !contains(got, w) {
+					t.Errorf("%s depends on %v, want it to include %s", *tt.stack.StackName(), got, w)
+				}
+			}
+		})
+	}
+	for _, id := range []string{networkStackID, clusterStackID, nodeGroupsStackID} {
+		st := map[string]awscdk.Stack{networkStackID: p.Network.Stack, clusterStackID: p.Cluster.Stack, nodeGroupsStackID: p.NodeGroups.Stack}[id]
+		if contains(deps(st), addonsStackID) {
+			t.Errorf("%s depends on %s: a cross-stack cycle", id, addonsStackID)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// assetHash matches the 64-hex content hashes CDK puts in asset file names
+// (S3Key, TemplateURL): they change with the CDK version and asset bytes.
+var assetHash = regexp.MustCompile(`[0-9a-f]{64}`)
+
+// normalize makes a template stable for a golden file: asset hashes become a
+// placeholder and CDK's metadata resource is dropped. Everything else,
+// logical ids included, stays: a changed logical id replaces a resource.
+func normalize(tpl map[string]any) ([]byte, error) {
+	if res, ok := tpl["Resources"].(map[string]any); ok {
+		for id, r := range res {
+			if m, _ := r.(map[string]any); m["Type"] == "AWS::CDK::Metadata" {
+				delete(res, id)
+			}
+		}
+	}
+	if cond, ok := tpl["Conditions"].(map[string]any); ok {
+		delete(cond, "CDKMetadataAvailable")
+		if len(cond) == 0 {
+			delete(tpl, "Conditions")
+		}
+	}
+	raw, err := json.MarshalIndent(tpl, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	raw = assetHash.ReplaceAll(raw, []byte("<asset-hash>"))
+	return append(raw, '\n'), nil
+}
+
+// TestGolden compares every stack's template with testdata/<Stack>.template.json.
+// After an intended change: go test . -run TestGolden -update
+func TestGolden(t *testing.T) {
+	for _, id := range stackIDs {
+		t.Run(id, func(t *testing.T) {
+			got, err := normalize(*defaults.templates[id].ToJSON())
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join("testdata", id+".template.json")
+			if *update {
+				if err := os.MkdirAll("testdata", 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("reading golden file: %v (create it with: go test . -run TestGolden -update)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s differs from the synthesized template:\n%s\nIf the change is intended: go test . -run TestGolden -update, then review the diff of %s",
+					path, lineDiff(string(want), string(got)), path)
+			}
+		})
+	}
+}
+
+// lineDiff shows the first differing lines of two texts with a little
+// context: enough to see what changed without a diff library.
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	i := 0
+	for i < len(w) && i < len(g) && w[i] == g[i] {
+		i++
+	}
+	// Align the tails to find where the difference ends.
+	j, k := len(w)-1, len(g)-1
+	for j > i && k > i && w[j] == g[k] {
+		j, k = j-1, k-1
+	}
+	var b strings.Builder
+	from := max(0, i-3)
+	fmt.Fprintf(&b, "@@ golden line %d, synthesized line %d @@\n", i+1, i+1)
+	for _, l := range w[from:i] {
+		b.WriteString("  " + l + "\n")
+	}
+	for _, l := range w[i:min(j+1, i+40)] {
+		b.WriteString("- " + l + "\n")
+	}
+	for _, l := range g[i:min(k+1, i+40)] {
+		b.WriteString("+ " + l + "\n")
+	}
+	return b.String()
+}
+
+func TestNormalize(t *testing.T) {
+	hash := strings.Repeat("ab", 32)
+	tpl := map[string]any{
+		"Resources": map[string]any{
+			"CDKMetadata": map[string]any{"Type": "AWS::CDK::Metadata"},
+			"Fn":          map[string]any{"Type": "AWS::Lambda::Function", "Properties": map[string]any{"S3Key": hash + ".zip"}},
+		},
+		"Conditions": map[string]any{"CDKMetadataAvailable": map[string]any{}},
+	}
+	got, err := normalize(tpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(got)
+	for _, bad := range []string{hash, "CDKMetadata", "Conditions"} {
+		if strings.Contains(s, bad) {
+			t.Errorf("normalized template still contains %q:\n%s", bad, s)
+		}
+	}
+	if !strings.Contains(s, `"S3Key": "<asset-hash>.zip"`) || !strings.Contains(s, "AWS::Lambda::Function") {
+		t.Errorf("normalized template lost what it must keep:\n%s", s)
+	}
+}
+
+func TestLineDiffShowsTheChange(t *testing.T) {
+	d := lineDiff("a\nb\nc\nd\n", "a\nb\nX\nd\n")
+	if !strings.Contains(d, "- c") || !strings.Contains(d, "+ X") || strings.Contains(d, "- d") {
+		t.Errorf("lineDiff =\n%s", d)
+	}
+}
+
+// BenchmarkSynth measures a full synthesis of the four stacks (what
+// `cdk synth` costs on top of process start): go test . -run '^$' -bench Synth
+func BenchmarkSynth(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		s := mustSynthesize(b, nil)
+		s.app.Synth(nil)
+	}
+}

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestMainRejectsBadConfigBeforeSynth runs the real app binary as the CDK CLI
+// does (context in CDK_CONTEXT_JSON) with a bad value: it must exit non-zero
+// with the field-named error and write no cloud assembly.
+func TestMainRejectsBadConfigBeforeSynth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the app binary")
+	}
+	bin := t.TempDir() + "/app"
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	tests := []struct {
+		name    string
+		context string
+		want    string
+	}{
+		{"unsupported Kubernetes version", `{"hybridLlm.kubernetesVersion":"1.31"}`,
+			"kubernetesVersion 1.31 is not supported by the kubectl 1.34 layer; use 1.33–1.35"},
+		{"unknown key", `{"hybridLlm.systemNodeGroup.minSzie":"3"}`,
+			`hybridLlm.systemNodeGroup.minSzie: unknown field "minSzie"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			outdir := t.TempDir()
+			cmd := exec.Command(bin)
+			cmd.Env = append(os.Environ(), "CDK_CONTEXT_JSON="+tt.context, "CDK_OUTDIR="+outdir)
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("app exited 0 with %s:\n%s", tt.context, out)
+			}
+			if !strings.Contains(string(out), tt.want) {
+				t.Errorf("output does not contain %q:\n%s", tt.want, out)
+			}
+			if entries, _ := os.ReadDir(outdir); len(entries) != 0 {
+				t.Errorf("app wrote %d files to the cloud assembly before failing", len(entries))
+			}
+		})
+	}
+}
