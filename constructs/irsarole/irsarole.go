@@ -112,6 +112,9 @@ var rfc1123Label = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 // names, ServiceAccounts included (IsDNS1123Subdomain).
 var rfc1123Subdomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 
+// iamRoleName is IAM's RoleName pattern and length (1-64).
+var iamRoleName = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+
 // builtinNamespaces always exist and cannot be deleted.
 var builtinNamespaces = map[string]bool{
 	"default": true, "kube-system": true, "kube-public": true, "kube-node-lease": true,
@@ -164,6 +167,10 @@ func New(scope constructs.Construct, id string, props *Props) *Role {
 	}
 	if props.CreateNamespace && builtinNamespaces[ns] {
 		panic(fmt.Sprintf("irsarole: namespace %q always exists; CreateNamespace must be false", ns))
+	}
+
+	if props.RoleName != "" && !iamRoleName.MatchString(props.RoleName) {
+		panic(fmt.Sprintf("irsarole: role name %q is not a valid IAM role name (1-64 letters, digits or +=,.@_-)", props.RoleName))
 	}
 
 	r := &Role{

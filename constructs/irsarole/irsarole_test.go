@@ -110,6 +110,12 @@ func TestNewRejectsMisuse(t *testing.T) {
 		{"namespace too long", func(c awseks.ICluster) *irsarole.Props {
 			return &irsarole.Props{Cluster: c, Name: "sa", Namespace: long}
 		}, fmt.Sprintf(`irsarole: namespace %q is not a valid RFC 1123 label (lowercase alphanumerics or '-', at most 63 characters, alphanumeric at both ends)`, long)},
+		{"invalid role name", func(c awseks.ICluster) *irsarole.Props {
+			return &irsarole.Props{Cluster: c, Name: "sa", RoleName: "my role"}
+		}, `irsarole: role name "my role" is not a valid IAM role name (1-64 letters, digits or +=,.@_-)`},
+		{"role name too long", func(c awseks.ICluster) *irsarole.Props {
+			return &irsarole.Props{Cluster: c, Name: "sa", RoleName: long + "a"}
+		}, fmt.Sprintf(`irsarole: role name %q is not a valid IAM role name (1-64 letters, digits or +=,.@_-)`, long+"a")},
 		{"create kube-system", func(c awseks.ICluster) *irsarole.Props {
 			return &irsarole.Props{Cluster: c, Name: "sa", Namespace: "kube-system", CreateNamespace: true}
 		}, `irsarole: namespace "kube-system" always exists; CreateNamespace must be false`},
