@@ -351,3 +351,39 @@ func TestServiceAccount(t *testing.T) {
 		}
 	})
 }
+
+// TestTokenValues proves values may carry CloudFormation tokens from the
+// cluster stack (cluster name, queue name, ...): they survive MergeValues and
+// are resolved by CloudFormation inside the Values JSON string.
+func TestTokenValues(t *testing.T) {
+	ta := newTestApp(t)
+	p := validProps(ta.cluster)
+	p.Values = map[string]any{"clusterName": *ta.cluster.ClusterName()}
+	p.UserValues = map[string]any{"replicaCount": 1}
+	helmaddon.New(ta.stack, "Lbc", p)
+	tpl := assertions.Template_FromStack(ta.stack, nil)
+	values := onlyChart(t, tpl)["Properties"].(map[string]any)["Values"]
+	join, ok := values.(map[string]any)["Fn::Join"].([]any)
+	if !ok {
+		t.Fatalf("Values = %v, want an Fn::Join", values)
+	}
+	var text string
+	for _, part := range join[1].([]any) {
+		switch part := part.(type) {
+		case string:
+			text += part
+		case map[string]any:
+			if _, ok := part["Fn::ImportValue"]; !ok {
+				t.Fatalf("unexpected part %v", part)
+			}
+			text += "CLUSTER"
+		}
+	}
+	var got map[string]any
+	if err := json.Unmarshal([]byte(text), &got); err != nil {
+		t.Fatalf("values %q: %v", text, err)
+	}
+	if want := map[string]any{"clusterName": "CLUSTER", "replicaCount": float64(1)}; !reflect.DeepEqual(got, want) {
+		t.Errorf("values = %v, want %v", got, want)
+	}
+}
