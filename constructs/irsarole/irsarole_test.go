@@ -1,0 +1,456 @@
+package irsarole_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseks"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/awscdk-kubectl-go/kubectlv34/v2"
+
+	"github.com/hybrid-llm/platform/constructs/irsarole"
+)
+
+// testApp is the shape the platform uses: a cluster stack (with its OIDC
+// provider, as the app's cluster stack creates it) and a second stack that
+// holds the constructs under test.
+type testApp struct {
+	app          awscdk.App
+	clusterStack awscdk.Stack
+	stack        awscdk.Stack
+	cluster      awseks.Cluster
+}
+
+func newTestApp(t *testing.T) *testApp {
+	t.Helper()
+	env := &awscdk.Environment{Account: jsii.String("111111111111"), Region: jsii.String("us-west-2")}
+	app := awscdk.NewApp(nil)
+	clusterStack := awscdk.NewStack(app, jsii.String("Cluster"), &awscdk.StackProps{Env: env})
+	cluster := awseks.NewCluster(clusterStack, jsii.String("Cluster"), &awseks.ClusterProps{
+		Version:            awseks.KubernetesVersion_Of(jsii.String("1.35")),
+		KubectlLayer:       kubectlv34.NewKubectlV34Layer(clusterStack, jsii.String("KubectlLayer")),
+		DefaultCapacity:    jsii.Number(0),
+		AuthenticationMode: awseks.AuthenticationMode_API,
+	})
+	cluster.OpenIdConnectProvider() // the app's cluster stack owns the provider
+	stack := awscdk.NewStack(app, jsii.String("Addons"), &awscdk.StackProps{Env: env})
+	return &testApp{app: app, clusterStack: clusterStack, stack: stack, cluster: cluster}
+}
+
+// check runs a jsii assertion and turns its panic into a test error.
+func check(t *testing.T, name string, f func()) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			t.Errorf("%s: %v", name, r)
+		}
+	}()
+	f()
+}
+
+// panicText runs f and returns the text of its panic ("" if none).
+func panicText(f func()) (msg string) {
+	defer func() {
+		if r := recover(); r != nil {
+			msg = fmt.Sprint(r)
+		}
+	}()
+	f()
+	return ""
+}
+
+func resourcesOfType(tpl assertions.Template, typ string) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for id, r := range *tpl.FindResources(jsii.String(typ), nil) {
+		b, _ := json.Marshal(r)
+		var m map[string]any
+		_ = json.Unmarshal(b, &m)
+		out[id] = m
+	}
+	return out
+}
+
+func TestNewRejectsMisuse(t *testing.T) {
+	long := strings.Repeat("a", 64)
+	tests := []struct {
+		name  string
+		props func(c awseks.ICluster) *irsarole.Props
+		want  string
+	}{
+		{"nil props", func(awseks.ICluster) *irsarole.Props { return nil }, "irsarole: props are required"},
+		{"no cluster", func(awseks.ICluster) *irsarole.Props { return &irsarole.Props{Name: "sa"} }, "irsarole: cluster is required"},
+		{"empty name", func(c awseks.ICluster) *irsarole.Props { return &irsarole.Props{Cluster: c} },
+			"irsarole: service account name is required"},
+		{"uppercase name", func(c awseks.ICluster) *irsarole.Props { return &irsarole.Props{Cluster: c, Name: "Karpenter"} },
+			`irsarole: service account name "Karpenter" is not a valid RFC 1123 subdomain (lowercase alphanumerics, '-' or '.', at most 253 characters, alphanumeric at both ends)`},
+		{"underscore name", func(c awseks.ICluster) *irsarole.Props { return &irsarole.Props{Cluster: c, Name: "my_sa"} },
+			`irsarole: service account name "my_sa" is not a valid RFC 1123 subdomain (lowercase alphanumerics, '-' or '.', at most 253 characters, alphanumeric at both ends)`},
+		{"leading dash name", func(c awseks.ICluster) *irsarole.Props { return &irsarole.Props{Cluster: c, Name: "-sa"} },
+			`irsarole: service account name "-sa" is not a valid RFC 1123 subdomain (lowercase alphanumerics, '-' or '.', at most 253 characters, alphanumeric at both ends)`},
+		{"trailing dot name", func(c awseks.ICluster) *irsarole.Props { return &irsarole.Props{Cluster: c, Name: "sa."} },
+			`irsarole: service account name "sa." is not a valid RFC 1123 subdomain (lowercase alphanumerics, '-' or '.', at most 253 characters, alphanumeric at both ends)`},
+		{"name too long", func(c awseks.ICluster) *irsarole.Props {
+			return &irsarole.Props{Cluster: c, Name: strings.Repeat("a", 254)}
+		}, fmt.Sprintf(`irsarole: service account name %q is not a valid RFC 1123 subdomain (lowercase alphanumerics, '-' or '.', at most 253 characters, alphanumeric at both ends)`, strings.Repeat("a", 254))},
+		{"uppercase namespace", func(c awseks.ICluster) *irsarole.Props {
+			return &irsarole.Props{Cluster: c, Name: "sa", Namespace: "Karpenter"}
+		}, `irsarole: namespace "Karpenter" is not a valid RFC 1123 label (lowercase alphanumerics or '-', at most 63 characters, alphanumeric at both ends)`},
+		{"dotted namespace", func(c awseks.ICluster) *irsarole.Props {
+			return &irsarole.Props{Cluster: c, Name: "sa", Namespace: "a.b"}
+		}, `irsarole: namespace "a.b" is not a valid RFC 1123 label (lowercase alphanumerics or '-', at most 63 characters, alphanumeric at both ends)`},
+		{"leading dash namespace", func(c awseks.ICluster) *irsarole.Props {
+			return &irsarole.Props{Cluster: c, Name: "sa", Namespace: "-ns"}
+		}, `irsarole: namespace "-ns" is not a valid RFC 1123 label (lowercase alphanumerics or '-', at most 63 characters, alphanumeric at both ends)`},
+		{"namespace too long", func(c awseks.ICluster) *irsarole.Props {
+			return &irsarole.Props{Cluster: c, Name: "sa", Namespace: long}
+		}, fmt.Sprintf(`irsarole: namespace %q is not a valid RFC 1123 label (lowercase alphanumerics or '-', at most 63 characters, alphanumeric at both ends)`, long)},
+		{"invalid role name", func(c awseks.ICluster) *irsarole.Props {
+			return &irsarole.Props{Cluster: c, Name: "sa", RoleName: "my role"}
+		}, `irsarole: role name "my role" is not a valid IAM role name (1-64 letters, digits or +=,.@_-)`},
+		{"role name too long", func(c awseks.ICluster) *irsarole.Props {
+			return &irsarole.Props{Cluster: c, Name: "sa", RoleName: long + "a"}
+		}, fmt.Sprintf(`irsarole: role name %q is not a valid IAM role name (1-64 letters, digits or +=,.@_-)`, long+"a")},
+		{"create kube-system", func(c awseks.ICluster) *irsarole.Props {
+			return &irsarole.Props{Cluster: c, Name: "sa", Namespace: "kube-system", CreateNamespace: true}
+		}, `irsarole: namespace "kube-system" always exists; CreateNamespace must be false`},
+	}
+	ta := newTestApp(t)
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := panicText(func() { irsarole.New(ta.stack, fmt.Sprintf("Irsa%d", i), tt.props(ta.cluster)) })
+			if got != tt.want {
+				t.Errorf("panic = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNameRules(t *testing.T) {
+	valid := []string{"a", "karpenter", "aws-load-balancer-controller", "a.b-c.d", strings.Repeat("a", 63) + "." + strings.Repeat("b", 63)}
+	for _, n := range valid {
+		if err := irsarole.ValidateName(n); err != nil {
+			t.Errorf("ValidateName(%q) = %v, want nil", n, err)
+		}
+	}
+	validNs := []string{"a", "kube-system", strings.Repeat("a", 63)}
+	for _, n := range validNs {
+		if err := irsarole.ValidateNamespace(n); err != nil {
+			t.Errorf("ValidateNamespace(%q) = %v, want nil", n, err)
+		}
+	}
+	for _, n := range []string{"", "a..b", "a.-b", "ns ", "ü"} {
+		if irsarole.ValidateName(n) == nil {
+			t.Errorf("ValidateName(%q) = nil, want an error", n)
+		}
+	}
+}
+
+// resolveIssuerJoin evaluates the CfnJson "Value" property, an Fn::Join of
+// literal strings and the provider issuer, replacing the issuer (which must be
+// Fn::Select 1 of Fn::Split ":oidc-provider/" of the provider ARN) by ISSUER.
+func resolveIssuerJoin(t *testing.T, v any) string {
+	t.Helper()
+	switch x := v.(type) {
+	case string:
+		return x
+	case map[string]any:
+		if j, ok := x["Fn::Join"].([]any); ok && len(j) == 2 {
+			var parts []string
+			for _, p := range j[1].([]any) {
+				parts = append(parts, resolveIssuerJoin(t, p))
+			}
+			return strings.Join(parts, j[0].(string))
+		}
+		if s, ok := x["Fn::Select"].([]any); ok && len(s) == 2 && s[0] == float64(1) {
+			if sp, ok := s[1].(map[string]any)["Fn::Split"].([]any); ok && len(sp) == 2 && sp[0] == ":oidc-provider/" {
+				if _, ok := sp[1].(map[string]any)["Fn::ImportValue"]; ok {
+					return "ISSUER"
+				}
+			}
+		}
+	}
+	t.Fatalf("unexpected expression in CfnJson value: %v", v)
+	return ""
+}
+
+func TestTrustPolicy(t *testing.T) {
+	ta := newTestApp(t)
+	irsarole.New(ta.stack, "Karpenter", &irsarole.Props{Cluster: ta.cluster, Name: "karpenter", Namespace: "karpenter"})
+	tpl := assertions.Template_FromStack(ta.stack, nil)
+
+	cfnJSON := resourcesOfType(tpl, "Custom::AWSCDKCfnJson")
+	if len(cfnJSON) != 1 {
+		t.Fatalf("Custom::AWSCDKCfnJson resources = %d, want 1", len(cfnJSON))
+	}
+	var cfnJSONID string
+	var value any
+	for id, r := range cfnJSON {
+		cfnJSONID, value = id, r["Properties"].(map[string]any)["Value"]
+	}
+
+	t.Run("conditions are built in CloudFormation with the exact sub and aud", func(t *testing.T) {
+		var got map[string]string
+		if err := json.Unmarshal([]byte(resolveIssuerJoin(t, value)), &got); err != nil {
+			t.Fatalf("CfnJson value is not JSON: %v", err)
+		}
+		want := map[string]string{
+			"ISSUER:sub": "system:serviceaccount:karpenter:karpenter",
+			"ISSUER:aud": "sts.amazonaws.com",
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("conditions = %v, want %v", got, want)
+		}
+	})
+
+	t.Run("role trusts only the cluster provider under those conditions", func(t *testing.T) {
+		check(t, "role", func() {
+			tpl.HasResourceProperties(jsii.String("AWS::IAM::Role"), &map[string]any{
+				"AssumeRolePolicyDocument": map[string]any{
+					"Statement": []any{map[string]any{
+						"Action":    "sts:AssumeRoleWithWebIdentity",
+						"Effect":    "Allow",
+						"Principal": map[string]any{"Federated": map[string]any{"Fn::ImportValue": assertions.Match_AnyValue()}},
+						"Condition": map[string]any{
+							"StringEquals": map[string]any{"Fn::GetAtt": []any{cfnJSONID, "Value"}},
+						},
+					}},
+				},
+			})
+		})
+	})
+
+	t.Run("service account is annotated with the role ARN", func(t *testing.T) {
+		roles := resourcesOfType(tpl, "AWS::IAM::Role")
+		var roleID string
+		for id, r := range roles {
+			if strings.Contains(fmt.Sprint(r["Properties"]), "AssumeRoleWithWebIdentity") {
+				roleID = id
+			}
+		}
+		if roleID == "" {
+			t.Fatal("no IRSA role found")
+		}
+		want := map[string]any{
+			"apiVersion": "v1", "kind": "ServiceAccount",
+			"metadata": map[string]any{
+				"name": "karpenter", "namespace": "karpenter",
+				"labels": map[string]any{
+					"app.kubernetes.io/name":       "karpenter",
+					"app.kubernetes.io/managed-by": "aws-cdk",
+				},
+				"annotations": map[string]any{"eks.amazonaws.com/role-arn": "GETATT:" + roleID + ".Arn"},
+			},
+		}
+		ms := manifests(t, tpl)
+		if len(ms) != 1 {
+			t.Fatalf("manifests = %d, want 1", len(ms))
+		}
+		if !reflect.DeepEqual(ms[0].obj, want) {
+			t.Errorf("manifest = %v\nwant       %v", ms[0].obj, want)
+		}
+		if ms[0].props["Overwrite"] != true {
+			t.Errorf("Overwrite = %v, want true", ms[0].props["Overwrite"])
+		}
+	})
+
+	t.Run("no namespace is created by default", func(t *testing.T) {
+		for _, r := range resourcesOfType(tpl, *awseks.KubernetesManifest_RESOURCE_TYPE()) {
+			if strings.Contains(fmt.Sprint(r["Properties"]), `"kind":"Namespace"`) {
+				t.Errorf("unexpected Namespace manifest: %v", r)
+			}
+		}
+		if got := len(resourcesOfType(tpl, *awseks.KubernetesManifest_RESOURCE_TYPE())); got != 1 {
+			t.Errorf("manifests = %d, want 1", got)
+		}
+	})
+}
+
+type manifest struct {
+	id        string
+	obj       map[string]any // the single object, prune labels removed
+	props     map[string]any
+	dependsOn []any
+}
+
+// manifests decodes every KubernetesManifest of tpl. A Manifest property is a
+// JSON string or an Fn::Join of strings and GetAtts; each GetAtt [id, attr]
+// is rendered as "GETATT:id.attr". The prune labels the cluster adds are
+// dropped.
+func manifests(t *testing.T, tpl assertions.Template) []manifest {
+	t.Helper()
+	var out []manifest
+	for id, r := range resourcesOfType(tpl, *awseks.KubernetesManifest_RESOURCE_TYPE()) {
+		props := r["Properties"].(map[string]any)
+		var text string
+		switch m := props["Manifest"].(type) {
+		case string:
+			text = m
+		case map[string]any:
+			for _, p := range m["Fn::Join"].([]any)[1].([]any) {
+				switch p := p.(type) {
+				case string:
+					text += p
+				case map[string]any:
+					ga := p["Fn::GetAtt"].([]any)
+					text += fmt.Sprintf("GETATT:%s.%s", ga[0], ga[1])
+				}
+			}
+		}
+		var objs []map[string]any
+		if err := json.Unmarshal([]byte(text), &objs); err != nil || len(objs) != 1 {
+			t.Fatalf("manifest %s: %v (%d objects) in %s", id, err, len(objs), text)
+		}
+		if labels, ok := objs[0]["metadata"].(map[string]any)["labels"].(map[string]any); ok {
+			for k := range labels {
+				if strings.HasPrefix(k, "aws.cdk.eks/prune-") {
+					delete(labels, k)
+				}
+			}
+		}
+		deps, _ := r["DependsOn"].([]any)
+		out = append(out, manifest{id: id, obj: objs[0], props: props, dependsOn: deps})
+	}
+	return out
+}
+
+func findKind(ms []manifest, kind string) *manifest {
+	for i := range ms {
+		if ms[i].obj["kind"] == kind {
+			return &ms[i]
+		}
+	}
+	return nil
+}
+
+func TestCreateNamespace(t *testing.T) {
+	ta := newTestApp(t)
+	r := irsarole.New(ta.stack, "Lbc", &irsarole.Props{
+		Cluster: ta.cluster, Name: "controller", Namespace: "lbc", CreateNamespace: true,
+		Labels: map[string]string{"team": "platform"},
+	})
+	if r.Namespace == nil {
+		t.Fatal("Namespace is nil with CreateNamespace")
+	}
+	tpl := assertions.Template_FromStack(ta.stack, nil)
+	ms := manifests(t, tpl)
+	ns, sa := findKind(ms, "Namespace"), findKind(ms, "ServiceAccount")
+	if ns == nil || sa == nil {
+		t.Fatalf("want a Namespace and a ServiceAccount manifest, got %v", ms)
+	}
+	t.Run("namespace manifest", func(t *testing.T) {
+		want := map[string]any{
+			"apiVersion": "v1", "kind": "Namespace",
+			"metadata": map[string]any{"name": "lbc", "labels": map[string]any{
+				"app.kubernetes.io/name": "lbc", "app.kubernetes.io/managed-by": "aws-cdk", "team": "platform",
+			}},
+		}
+		if !reflect.DeepEqual(ns.obj, want) {
+			t.Errorf("namespace = %v\nwant        %v", ns.obj, want)
+		}
+	})
+	t.Run("service account depends on the namespace", func(t *testing.T) {
+		if !containsString(sa.dependsOn, ns.id) {
+			t.Errorf("ServiceAccount DependsOn = %v, want it to contain %s", sa.dependsOn, ns.id)
+		}
+	})
+	t.Run("service account carries caller labels", func(t *testing.T) {
+		labels := sa.obj["metadata"].(map[string]any)["labels"].(map[string]any)
+		if labels["team"] != "platform" || labels["app.kubernetes.io/name"] != "controller" {
+			t.Errorf("labels = %v", labels)
+		}
+	})
+}
+
+func containsString(xs []any, s string) bool {
+	for _, x := range xs {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestPoliciesAndRoleName(t *testing.T) {
+	ta := newTestApp(t)
+	doc := awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions: jsii.Strings("sqs:ReceiveMessage"), Resources: jsii.Strings("*"),
+		}),
+	}})
+	irsarole.New(ta.stack, "Irsa", &irsarole.Props{
+		Cluster: ta.cluster, Name: "sa", RoleName: "my-role",
+		PolicyDocuments: map[string]awsiam.PolicyDocument{"Controller": doc},
+		ManagedPolicies: []awsiam.IManagedPolicy{awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("ReadOnlyAccess"))},
+	})
+	tpl := assertions.Template_FromStack(ta.stack, nil)
+	check(t, "role with name and policies", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::IAM::Role"), &map[string]any{
+			"RoleName": "my-role",
+			"Policies": []any{map[string]any{
+				"PolicyName": "Controller",
+				"PolicyDocument": map[string]any{"Statement": []any{map[string]any{
+					"Action": "sqs:ReceiveMessage", "Effect": "Allow", "Resource": "*",
+				}}},
+			}},
+			"ManagedPolicyArns": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
+				"Fn::Join": assertions.Match_ArrayWith(&[]any{assertions.Match_ArrayWith(&[]any{":iam::aws:policy/ReadOnlyAccess"})}),
+			})}),
+		})
+	})
+	t.Run("namespace defaults to default", func(t *testing.T) {
+		sa := findKind(manifests(t, tpl), "ServiceAccount")
+		if got := sa.obj["metadata"].(map[string]any)["namespace"]; got != "default" {
+			t.Errorf("namespace = %v, want default", got)
+		}
+	})
+}
+
+// TestAddsNothingToClusterStack proves the construct reuses the cluster's OIDC
+// provider and kubectl provider and creates everything in its own stack.
+func TestAddsNothingToClusterStack(t *testing.T) {
+	resources := func(with bool) map[string]any {
+		ta := newTestApp(t)
+		if with {
+			irsarole.New(ta.stack, "Karpenter", &irsarole.Props{Cluster: ta.cluster, Name: "karpenter", Namespace: "karpenter", CreateNamespace: true})
+		} else {
+			awscdk.NewCfnWaitConditionHandle(ta.stack, jsii.String("Placeholder"), nil)
+		}
+		// both stacks are built before the first template is taken
+		tpl := assertions.Template_FromStack(ta.clusterStack, nil).ToJSON()
+		return (*tpl)["Resources"].(map[string]any)
+	}
+	without, with := resources(false), resources(true)
+	if len(with) != len(without) {
+		t.Errorf("cluster stack resources: %d with the construct, %d without", len(with), len(without))
+	}
+	for id, r := range with {
+		w, ok := without[id]
+		if !ok {
+			t.Errorf("construct added %s (%v) to the cluster stack", id, r.(map[string]any)["Type"])
+			continue
+		}
+		if !reflect.DeepEqual(normalize(r), normalize(w)) {
+			t.Errorf("construct changed cluster stack resource %s:\nwith:    %v\nwithout: %v", id, normalize(r), normalize(w))
+		}
+	}
+}
+
+// normalize blanks nested stack template URLs, whose asset hash changes when
+// the kubectl provider nested stack gains an output for the second stack.
+func normalize(r any) any {
+	m, _ := r.(map[string]any)
+	if m == nil || m["Type"] != "AWS::CloudFormation::Stack" {
+		return r
+	}
+	b, _ := json.Marshal(m)
+	var c map[string]any
+	_ = json.Unmarshal(b, &c)
+	delete(c["Properties"].(map[string]any), "TemplateURL")
+	return c
+}
