@@ -26,6 +26,8 @@ type Props struct {
 	// (required). Every manifest depends on them: it is applied after them
 	// and deleted before them, while the controller can still drain nodes,
 	// terminate instances and remove launch templates and instance profiles.
+	// Add anything else nodes need until they are gone, such as the node
+	// role's access entry, so that it is deleted after the nodes too.
 	DependsOn []constructs.IConstruct
 }
 
