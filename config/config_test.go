@@ -112,7 +112,7 @@ func TestLoadRejects(t *testing.T) {
 			`loadBalancerController.chartVersion "^3.5" is not a pinned version such as "3.5.0" (no ranges, no "latest")`},
 		{"unpinned AMI alias", map[string]any{"hybridLlm.karpenter.amiAlias": "al2023@latest"},
 			`karpenter.amiAlias "al2023@latest" is invalid: use a pinned Amazon Linux 2023 release such as`},
-		{"AL2 AMI alias", map[string]any{"hybridLlm.karpenter.amiAlias": "al2@v20251112"},
+		{"AL2 AMI alias", map[string]any{"hybridLlm.karpenter.amiAlias": "al2@v20260714"},
 			"AL2 AMIs do not exist past Kubernetes 1.32"},
 		{"spot misspelled", map[string]any{"hybridLlm.karpenter.gpuPool.capacityTypes": "spot,ondemand"},
 			`karpenter.gpuPool.capacityTypes: "ondemand" is not a capacity type; use "on-demand" or "spot"`},

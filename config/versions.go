@@ -32,7 +32,7 @@ const (
 	// KarpenterAMIAlias pins the EKS-optimized Amazon Linux 2023 release
 	// Karpenter launches (EC2NodeClass amiSelectorTerms alias). A pinned
 	// release, not @latest, so nodes change only when this line changes.
-	KarpenterAMIAlias = "al2023@v20251112"
+	KarpenterAMIAlias = "al2023@v20260714"
 )
 
 // minKubernetesMinor and maxKubernetesMinor bound the accepted Kubernetes
