@@ -43,9 +43,9 @@ func (f *fixture) logicalID(c constructs.Construct) string {
 // stacks: "Addons" gets the cluster name as a token (*cluster.ClusterName()),
 // "Literal" gets the plain string "llm". Every stack is built before the
 // first template is taken.
-func newFixtures(t *testing.T) (token, literal *fixture) {
+func newFixtures(t *testing.T, context map[string]any) (token, literal *fixture) {
 	t.Helper()
-	app := awscdk.NewApp(nil)
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &context})
 	clusterStack := awscdk.NewStack(app, jsii.String("Cluster"), &awscdk.StackProps{Env: env})
 	cluster := awseks.NewCluster(clusterStack, jsii.String("Cluster"), &awseks.ClusterProps{
 		Version:            awseks.KubernetesVersion_Of(jsii.String("1.35")),
@@ -361,7 +361,7 @@ func TestReference(t *testing.T) {
 }
 
 func TestControllerPolicy(t *testing.T) {
-	token, literal := newFixtures(t)
+	token, literal := newFixtures(t, map[string]any{})
 	refActions, err := karpenter.ReferenceActions(pinned)
 	if err != nil {
 		t.Fatal(err)
@@ -395,6 +395,12 @@ func TestControllerPolicy(t *testing.T) {
 			}
 		}
 	}
+	_, minimized := newFixtures(t, map[string]any{"@aws-cdk/aws-iam:minimizePolicies": true})
+	minStatements := minimized.controllerStatements(t)
+	sids := map[any]bool{}
+	for _, s := range litStatements {
+		sids[s.(map[string]any)["Sid"]] = true
+	}
 	tokJSON, _ := json.Marshal(token.json)
 	litJSON, _ := json.Marshal(literal.json)
 	policiesJSON, _ := json.Marshal([]any{litStatements, tokStatements})
@@ -408,6 +414,9 @@ func TestControllerPolicy(t *testing.T) {
 			canonical(t, litStatements), canonical(t, referenceStatements(t, literal, "llm"))},
 		{"literal name: actions equal upstream", actionsOf(litStatements), refActions},
 		{"token name: actions equal upstream", actionsOf(tokStatements), refActions},
+		{"minimizePolicies: statements still equal upstream",
+			canonical(t, minStatements), canonical(t, referenceStatements(t, minimized, "llm"))},
+		{"upstream Sids kept and unique", len(sids), len(litStatements)},
 		{"PassRole in exactly one statement", len(passRole), 1},
 		{"PassRole only on the node role", passRole[0]["Resource"], nodeRoleArn},
 		{"PassRole only to EC2 (upstream lists both EC2 principals)", passRole[0]["Condition"],
@@ -441,7 +450,7 @@ func TestControllerPolicy(t *testing.T) {
 }
 
 func TestNodeRole(t *testing.T) {
-	token, _ := newFixtures(t)
+	token, _ := newFixtures(t, map[string]any{})
 	var arns []any
 	for _, p := range karpenter.NodeRoleManagedPolicies() {
 		arns = append(arns, map[string]any{"Fn::Join": []any{"", []any{
@@ -504,7 +513,7 @@ func TestNodeRole(t *testing.T) {
 }
 
 func TestInterruptionQueue(t *testing.T) {
-	token, _ := newFixtures(t)
+	token, _ := newFixtures(t, map[string]any{})
 	queueArn := map[string]any{"Fn::GetAtt": []any{token.logicalID(token.queue.Queue), "Arn"}}
 	t.Run("queue", func(t *testing.T) {
 		check(t, "queue", func() {
