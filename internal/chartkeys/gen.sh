@@ -1,6 +1,11 @@
 #!/bin/sh
-# Regenerates testdata/*.keys from upstream charts checked out under $1
-# (see the package doc for how the chart directories were obtained).
+# Regenerates testdata/*.keys from upstream charts checked out under $1.
+# The chart directories were laid out from clones of the upstream repositories:
+#   git -C karpenter-provider-aws archive c88abbbad charts/karpenter charts/karpenter-crd | tar x -C "$1"
+#     (c88abbbad "Stable Release updates Release v1.14.1" = tag v1.14.1 + Chart.yaml version 1.14.1 + image tag)
+#   git -C aws-load-balancer-controller archive v3.5.0 helm/aws-load-balancer-controller | tar x -C "$1"
+#   git -C k8s-device-plugin archive v0.20.0 deployments/helm/nvidia-device-plugin | tar x -C "$1"
+# (helm pull <repo>/<chart> --version <v> --untar gives the same files.)
 set -eu
 src=${1:?usage: gen.sh <dir holding the upstream chart directories>}
 cd "$(dirname "$0")/../.."
