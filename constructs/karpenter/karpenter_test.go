@@ -1,0 +1,640 @@
+package karpenter_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseks"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/awscdk-kubectl-go/kubectlv34/v2"
+
+	"github.com/hybrid-llm/platform/constructs/karpenter"
+)
+
+const pinned = "1.14.1"
+
+var env = &awscdk.Environment{Account: jsii.String("111111111111"), Region: jsii.String("us-west-2")}
+
+// fixture is a test app: a cluster stack and a second stack holding the
+// Karpenter AWS pieces, as the app composes them.
+type fixture struct {
+	stack     awscdk.Stack
+	nodeRole  *karpenter.NodeRole
+	queue     *karpenter.InterruptionQueue
+	tpl       assertions.Template
+	json      map[string]any
+	clusterTp assertions.Template
+}
+
+// logicalID returns the logical id of a construct's default CloudFormation resource.
+func (f *fixture) logicalID(c constructs.Construct) string {
+	return *f.stack.GetLogicalId(c.Node().DefaultChild().(awscdk.CfnElement))
+}
+
+// newFixtures builds one app with a real EKS cluster stack and two addon
+// stacks: "Addons" gets the cluster name as a token (*cluster.ClusterName()),
+// "Literal" gets the plain string "llm". Every stack is built before the
+// first template is taken.
+func newFixtures(t *testing.T, context map[string]any) (token, literal *fixture) {
+	t.Helper()
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &context})
+	clusterStack := awscdk.NewStack(app, jsii.String("Cluster"), &awscdk.StackProps{Env: env})
+	cluster := awseks.NewCluster(clusterStack, jsii.String("Cluster"), &awseks.ClusterProps{
+		Version:            awseks.KubernetesVersion_Of(jsii.String("1.35")),
+		KubectlLayer:       kubectlv34.NewKubectlV34Layer(clusterStack, jsii.String("KubectlLayer")),
+		DefaultCapacity:    jsii.Number(0),
+		AuthenticationMode: awseks.AuthenticationMode_API,
+	})
+	build := func(id string, c awseks.ICluster, name string) *fixture {
+		stack := awscdk.NewStack(app, jsii.String(id), &awscdk.StackProps{Env: env})
+		nodeRole := karpenter.NewNodeRole(stack, "NodeRole", &karpenter.NodeRoleProps{Cluster: c})
+		queue := karpenter.NewInterruptionQueue(stack, "Interruption", nil)
+		doc, err := karpenter.ControllerPolicyDocument(stack, &karpenter.ControllerPolicyProps{
+			Version:     pinned,
+			ClusterName: name,
+			NodeRole:    nodeRole.Role,
+			Queue:       queue.Queue,
+		})
+		if err != nil {
+			t.Fatalf("ControllerPolicyDocument: %v", err)
+		}
+		role := awsiam.NewRole(stack, jsii.String("ControllerRole"), &awsiam.RoleProps{
+			AssumedBy: awsiam.NewServicePrincipal(jsii.String("pods.eks.amazonaws.com"), nil),
+		})
+		awsiam.NewPolicy(stack, jsii.String("ControllerPolicy"), &awsiam.PolicyProps{
+			Document: doc, Roles: &[]awsiam.IRole{role},
+		})
+		return &fixture{stack: stack, nodeRole: nodeRole, queue: queue}
+	}
+	token = build("Addons", cluster, *cluster.ClusterName())
+	imported := awseks.Cluster_FromClusterAttributes(clusterStack, jsii.String("Imported"), &awseks.ClusterAttributes{
+		ClusterName: jsii.String("llm"),
+	})
+	literal = build("Literal", imported, "llm")
+
+	clusterTpl := assertions.Template_FromStack(clusterStack, nil)
+	for _, f := range []*fixture{token, literal} {
+		f.tpl = assertions.Template_FromStack(f.stack, nil)
+		f.json = plain(t, f.tpl.ToJSON()).(map[string]any)
+		f.clusterTp = clusterTpl
+	}
+	return token, literal
+}
+
+// plain turns jsii-returned values into plain JSON values.
+func plain(t *testing.T, v any) any {
+	t.Helper()
+	raw, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// check runs a jsii assertion and turns its panic into a test error.
+func check(t *testing.T, name string, fn func()) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			t.Errorf("%s: %v", name, r)
+		}
+	}()
+	fn()
+}
+
+// resources returns the resources of type typ in the template.
+func (f *fixture) resources(typ string) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for id, r := range f.json["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		if res["Type"] == typ {
+			out[id] = res
+		}
+	}
+	return out
+}
+
+// flatten renders CloudFormation intrinsics as strings for comparison:
+// {"Ref": X} -> "${X}", {"Fn::GetAtt": [X, A]} -> "${X.A}", Fn::Join joined.
+func flatten(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		if ref, ok := t["Ref"].(string); ok && len(t) == 1 {
+			return "${" + ref + "}"
+		}
+		if _, ok := t["Fn::ImportValue"]; ok && len(t) == 1 {
+			return "${ImportedClusterName}"
+		}
+		if ga, ok := t["Fn::GetAtt"].([]any); ok && len(t) == 1 {
+			return fmt.Sprintf("${%v.%v}", ga[0], ga[1])
+		}
+		if join, ok := t["Fn::Join"].([]any); ok && len(t) == 1 {
+			var b strings.Builder
+			for i, p := range join[1].([]any) {
+				if i > 0 {
+					b.WriteString(join[0].(string))
+				}
+				b.WriteString(fmt.Sprint(flatten(p)))
+			}
+			return b.String()
+		}
+		out := map[string]any{}
+		for k, e := range t {
+			out[k] = flatten(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = flatten(e)
+		}
+		return out
+	}
+	return v
+}
+
+// sortedSet turns an IAM string-or-list value into a sorted list.
+func sortedSet(v any) []string {
+	var out []string
+	switch t := v.(type) {
+	case string:
+		out = []string{t}
+	case []any:
+		for _, e := range t {
+			out = append(out, fmt.Sprint(e))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// canonical renders statements as sorted JSON strings with sorted Action and
+// Resource lists (and sorted condition value lists).
+func canonical(t *testing.T, statements []any) []string {
+	t.Helper()
+	var out []string
+	for _, s := range statements {
+		st := flatten(s).(map[string]any)
+		st["Action"] = sortedSet(st["Action"])
+		st["Resource"] = sortedSet(st["Resource"])
+		if cond, ok := st["Condition"].(map[string]any); ok {
+			for _, block := range cond {
+				if b, ok := block.(map[string]any); ok {
+					for k, v := range b {
+						if l, ok := v.([]any); ok {
+							b[k] = sortedSet(l)
+						}
+					}
+				}
+			}
+		}
+		raw, err := json.Marshal(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, string(raw))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// resolveCfnJSON replaces references to CfnJson values ({"Fn::GetAtt": [id,
+// "Value"]}) by the JSON the custom resource will return, so statements built
+// with CfnJson can be compared like plain ones.
+func (f *fixture) resolveCfnJSON(t *testing.T, v any) any {
+	t.Helper()
+	switch x := v.(type) {
+	case map[string]any:
+		if ga, ok := x["Fn::GetAtt"].([]any); ok && len(x) == 1 && ga[1] == "Value" {
+			if r, ok := f.resources("Custom::AWSCDKCfnJson")[ga[0].(string)]; ok {
+				var out any
+				value := flatten(r["Properties"].(map[string]any)["Value"]).(string)
+				if err := json.Unmarshal([]byte(value), &out); err != nil {
+					t.Fatalf("CfnJson %s value %q: %v", ga[0], value, err)
+				}
+				return out
+			}
+		}
+		out := map[string]any{}
+		for k, e := range x {
+			out[k] = f.resolveCfnJSON(t, e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = f.resolveCfnJSON(t, e)
+		}
+		return out
+	}
+	return v
+}
+
+// controllerStatements returns the statements of the controller's AWS::IAM::Policy.
+func (f *fixture) controllerStatements(t *testing.T) []any {
+	t.Helper()
+	for _, r := range f.resources("AWS::IAM::Policy") {
+		doc := r["Properties"].(map[string]any)["PolicyDocument"].(map[string]any)
+		raw, _ := json.Marshal(doc)
+		if strings.Contains(string(raw), "iam:PassRole") {
+			return doc["Statement"].([]any)
+		}
+	}
+	t.Fatal("no AWS::IAM::Policy with iam:PassRole found")
+	return nil
+}
+
+// referenceStatements returns upstream's statements with placeholders
+// replaced as the stack must render them.
+func referenceStatements(t *testing.T, f *fixture, clusterName string) []any {
+	t.Helper()
+	ref, err := karpenter.LoadReference(pinned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var statements []any
+	for _, p := range ref.Policies {
+		statements = append(statements, p.Document["Statement"].([]any)...)
+	}
+	raw, _ := json.Marshal(statements)
+	s := strings.NewReplacer(
+		"${ClusterName}", clusterName,
+		"${KarpenterNodeRole.Arn}", "${"+f.logicalID(f.nodeRole.Role)+".Arn}",
+		"${KarpenterInterruptionQueue.Arn}", "${"+f.logicalID(f.queue.Queue)+".Arn}",
+	).Replace(string(raw))
+	var out []any
+	if err := json.Unmarshal([]byte(s), &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// actionsOf returns the distinct actions of statements, sorted.
+func actionsOf(statements []any) []string {
+	seen := map[string]bool{}
+	for _, s := range statements {
+		for _, a := range sortedSet(s.(map[string]any)["Action"]) {
+			seen[a] = true
+		}
+	}
+	var out []string
+	for a := range seen {
+		out = append(out, a)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestControllerPolicyErrors(t *testing.T) {
+	app := awscdk.NewApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("Addons"), &awscdk.StackProps{Env: env})
+	cluster := awseks.Cluster_FromClusterAttributes(stack, jsii.String("Cluster"), &awseks.ClusterAttributes{ClusterName: jsii.String("llm")})
+	nodeRole := karpenter.NewNodeRole(stack, "NodeRole", &karpenter.NodeRoleProps{Cluster: cluster})
+	queue := karpenter.NewInterruptionQueue(stack, "Interruption", nil)
+	valid := func() *karpenter.ControllerPolicyProps {
+		return &karpenter.ControllerPolicyProps{Version: pinned, ClusterName: "llm", NodeRole: nodeRole.Role, Queue: queue.Queue}
+	}
+	tests := []struct {
+		name   string
+		mutate func(p *karpenter.ControllerPolicyProps)
+		want   string
+	}{
+		{"unknown version", func(p *karpenter.ControllerPolicyProps) { p.Version = "1.13.0" },
+			`karpenter: no controller policy embedded for Karpenter version "1.13.0" (supported: 1.14.1)`},
+		{"v-prefixed version", func(p *karpenter.ControllerPolicyProps) { p.Version = "v1.14.1" },
+			`karpenter: no controller policy embedded for Karpenter version "v1.14.1" (supported: 1.14.1)`},
+		{"missing version", func(p *karpenter.ControllerPolicyProps) { p.Version = "" },
+			`karpenter: ControllerPolicyProps.Version is required`},
+		{"missing cluster name", func(p *karpenter.ControllerPolicyProps) { p.ClusterName = "" },
+			`karpenter: ControllerPolicyProps.ClusterName is required`},
+		{"missing node role", func(p *karpenter.ControllerPolicyProps) { p.NodeRole = nil },
+			`karpenter: ControllerPolicyProps.NodeRole is required`},
+		{"missing queue", func(p *karpenter.ControllerPolicyProps) { p.Queue = nil },
+			`karpenter: ControllerPolicyProps.Queue is required`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := valid()
+			tt.mutate(p)
+			doc, err := karpenter.ControllerPolicyDocument(stack, p)
+			if err == nil || err.Error() != tt.want {
+				t.Fatalf("error = %v, want %q", err, tt.want)
+			}
+			if doc != nil {
+				t.Error("a document was returned with the error")
+			}
+		})
+	}
+	t.Run("token cluster name rendered twice in one scope", func(t *testing.T) {
+		p := valid()
+		p.ClusterName = *cluster.ClusterName() + *awscdk.Aws_STACK_NAME()
+		if _, err := karpenter.ControllerPolicyDocument(stack, p); err != nil {
+			t.Fatalf("first render: %v", err)
+		}
+		_, err := karpenter.ControllerPolicyDocument(stack, p)
+		want := "karpenter: KarpenterControllerNodeLifecyclePolicy statement 1 of version 1.14.1: scope Addons already holds ControllerPolicyConditions: render the controller policy once per scope"
+		if err == nil || err.Error() != want {
+			t.Fatalf("error = %v, want %q", err, want)
+		}
+	})
+}
+
+func TestReference(t *testing.T) {
+	ref, err := karpenter.LoadReference(pinned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acts, err := karpenter.ReferenceActions(pinned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	statements := 0
+	for _, p := range ref.Policies {
+		names = append(names, p.Name)
+		statements += len(p.Document["Statement"].([]any))
+	}
+	has := func(a string) bool { i := sort.SearchStrings(acts, a); return i < len(acts) && acts[i] == a }
+	tests := []struct {
+		name string
+		got  any
+		want any
+	}{
+		{"supported versions", karpenter.SupportedVersions(), []string{"1.14.1"}},
+		{"source is the tagged upstream template", ref.Source,
+			"https://github.com/aws/karpenter-provider-aws/blob/v1.14.1/website/content/en/docs/getting-started/getting-started-with-karpenter/cloudformation.yaml"},
+		{"upstream managed policies", names, []string{
+			"KarpenterControllerNodeLifecyclePolicy", "KarpenterControllerIAMIntegrationPolicy",
+			"KarpenterControllerEKSIntegrationPolicy", "KarpenterControllerInterruptionPolicy",
+			"KarpenterControllerZonalShiftPolicy", "KarpenterControllerResourceDiscoveryPolicy"}},
+		{"18 statements", statements, 18},
+		{"32 distinct actions", len(acts), 32},
+		{"instance profile actions", has("iam:CreateInstanceProfile") && has("iam:AddRoleToInstanceProfile") &&
+			has("iam:TagInstanceProfile") && has("iam:DeleteInstanceProfile") && has("iam:GetInstanceProfile"), true},
+		{"eks:DescribeCluster", has("eks:DescribeCluster"), true},
+		{"ec2:DescribeInstanceStatus", has("ec2:DescribeInstanceStatus"), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !reflect.DeepEqual(tt.got, tt.want) {
+				t.Errorf("got %v, want %v", tt.got, tt.want)
+			}
+		})
+	}
+}
+
+func TestControllerPolicy(t *testing.T) {
+	token, literal := newFixtures(t, map[string]any{})
+	refActions, err := karpenter.ReferenceActions(pinned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	litStatements := literal.controllerStatements(t)
+	tokStatements := token.controllerStatements(t)
+	nodeRoleArn := "${" + literal.logicalID(literal.nodeRole.Role) + ".Arn}"
+
+	var passRole []map[string]any
+	for _, s := range flatten(litStatements).([]any) {
+		st := s.(map[string]any)
+		for _, a := range sortedSet(st["Action"]) {
+			if a == "iam:PassRole" || a == "iam:*" || a == "*" {
+				passRole = append(passRole, st)
+			}
+		}
+	}
+	// Count upstream condition blocks whose keys hold the cluster name.
+	ref, _ := karpenter.LoadReference(pinned)
+	tokenBlocks := 0
+	for _, p := range ref.Policies {
+		for _, s := range p.Document["Statement"].([]any) {
+			cond, _ := s.(map[string]any)["Condition"].(map[string]any)
+			for _, block := range cond {
+				for k := range block.(map[string]any) {
+					if strings.Contains(k, "${ClusterName}") {
+						tokenBlocks++
+						break
+					}
+				}
+			}
+		}
+	}
+	_, minimized := newFixtures(t, map[string]any{"@aws-cdk/aws-iam:minimizePolicies": true})
+	minStatements := minimized.controllerStatements(t)
+	sids := map[any]bool{}
+	for _, s := range litStatements {
+		sids[s.(map[string]any)["Sid"]] = true
+	}
+	tokJSON, _ := json.Marshal(token.json)
+	litJSON, _ := json.Marshal(literal.json)
+	policiesJSON, _ := json.Marshal([]any{litStatements, tokStatements})
+
+	tests := []struct {
+		name string
+		got  any
+		want any
+	}{
+		{"literal name: statements equal upstream (actions, resources, tag conditions)",
+			canonical(t, litStatements), canonical(t, referenceStatements(t, literal, "llm"))},
+		{"literal name: actions equal upstream", actionsOf(litStatements), refActions},
+		{"token name: statements equal upstream once CfnJson values resolve",
+			canonical(t, token.resolveCfnJSON(t, tokStatements).([]any)), canonical(t, referenceStatements(t, token, "${ImportedClusterName}"))},
+		{"token name: actions equal upstream", actionsOf(tokStatements), refActions},
+		{"minimizePolicies: statements still equal upstream",
+			canonical(t, minStatements), canonical(t, referenceStatements(t, minimized, "llm"))},
+		{"upstream Sids kept and unique", len(sids), len(litStatements)},
+		{"PassRole in exactly one statement", len(passRole), 1},
+		{"PassRole only on the node role", passRole[0]["Resource"], nodeRoleArn},
+		{"PassRole only to EC2 (upstream lists both EC2 principals)", passRole[0]["Condition"],
+			map[string]any{"StringEquals": map[string]any{"iam:PassedToService": []any{"ec2.amazonaws.com", "ec2.amazonaws.com.cn"}}}},
+		{"literal name: cluster tag condition key rendered", strings.Contains(string(litJSON), `"aws:ResourceTag/kubernetes.io/cluster/llm":"owned"`), true},
+		{"literal name: no CfnJson needed", len(literal.resources("Custom::AWSCDKCfnJson")), 0},
+		{"token name: one CfnJson per condition block keyed by the cluster name", len(token.resources("Custom::AWSCDKCfnJson")), tokenBlocks},
+		{"token name: cluster name imported from the cluster stack", strings.Contains(string(tokJSON), `"Fn::ImportValue"`), true},
+		{"no unrendered placeholder", strings.Contains(string(policiesJSON), "${"), false},
+		{"no hard-coded partition", strings.Contains(string(litJSON), "arn:aws:"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !reflect.DeepEqual(tt.got, tt.want) {
+				t.Errorf("got  %v\nwant %v", tt.got, tt.want)
+			}
+		})
+	}
+	t.Run("token name: tag condition keys built by CfnJson", func(t *testing.T) {
+		check(t, "CfnJson value", func() {
+			token.tpl.HasResourceProperties(jsii.String("Custom::AWSCDKCfnJson"), &map[string]any{
+				"Value": map[string]any{"Fn::Join": assertions.Match_ArrayWith(&[]any{
+					assertions.Match_ArrayWith(&[]any{
+						assertions.Match_StringLikeRegexp(jsii.String(`aws:ResourceTag/kubernetes\.io/cluster/$`)),
+						assertions.Match_ObjectLike(&map[string]any{"Fn::ImportValue": assertions.Match_AnyValue()}),
+					}),
+				})},
+			})
+		})
+	})
+}
+
+func TestNodeRole(t *testing.T) {
+	token, _ := newFixtures(t, map[string]any{})
+	var arns []any
+	for _, p := range karpenter.NodeRoleManagedPolicies() {
+		arns = append(arns, map[string]any{"Fn::Join": []any{"", []any{
+			"arn:", map[string]any{"Ref": "AWS::Partition"}, ":iam::aws:policy/" + p}}})
+	}
+	roleID := token.logicalID(token.nodeRole.Role)
+	tests := []struct {
+		name  string
+		typ   string
+		props map[string]any
+	}{
+		{"trusted by EC2 only", "AWS::IAM::Role", map[string]any{
+			"AssumeRolePolicyDocument": assertions.Match_ObjectEquals(&map[string]any{"Statement": []any{map[string]any{
+				"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": map[string]any{"Service": "ec2.amazonaws.com"},
+			}}, "Version": "2012-10-17"}),
+			"ManagedPolicyArns": assertions.Match_AnyValue(),
+		}},
+		{"four managed policies", "AWS::IAM::Role", map[string]any{
+			"AssumeRolePolicyDocument": assertions.Match_AnyValue(),
+			"ManagedPolicyArns":        arns,
+		}},
+		{"EC2_LINUX access entry for the role", "AWS::EKS::AccessEntry", map[string]any{
+			"Type":           "EC2_LINUX",
+			"PrincipalArn":   map[string]any{"Fn::GetAtt": []any{roleID, "Arn"}},
+			"ClusterName":    map[string]any{"Fn::ImportValue": assertions.Match_AnyValue()},
+			"AccessPolicies": assertions.Match_Absent(),
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			check(t, tt.name, func() {
+				token.tpl.HasResourceProperties(jsii.String(tt.typ), assertions.Match_ObjectLike(&tt.props))
+			})
+		})
+	}
+	t.Run("managed policy names", func(t *testing.T) {
+		want := []string{"AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryPullOnly", "AmazonSSMManagedInstanceCore"}
+		if got := karpenter.NodeRoleManagedPolicies(); !reflect.DeepEqual(got, want) {
+			t.Errorf("got %v, want %v", got, want)
+		}
+	})
+	t.Run("one access entry, in the addons stack only", func(t *testing.T) {
+		check(t, "addons", func() { token.tpl.ResourceCountIs(jsii.String("AWS::EKS::AccessEntry"), jsii.Number(1)) })
+		check(t, "cluster", func() {
+			token.clusterTp.ResourcePropertiesCountIs(jsii.String("AWS::EKS::AccessEntry"),
+				&map[string]any{"Type": "EC2_LINUX"}, jsii.Number(0))
+		})
+	})
+	t.Run("missing cluster panics", func(t *testing.T) {
+		app := awscdk.NewApp(nil)
+		stack := awscdk.NewStack(app, jsii.String("S"), &awscdk.StackProps{Env: env})
+		defer func() {
+			want := `karpenter: NodeRole "NodeRole" needs props.Cluster`
+			if r := recover(); r != want {
+				t.Errorf("panic = %v, want %q", r, want)
+			}
+		}()
+		karpenter.NewNodeRole(stack, "NodeRole", &karpenter.NodeRoleProps{})
+	})
+}
+
+func TestInterruptionQueue(t *testing.T) {
+	token, _ := newFixtures(t, map[string]any{})
+	queueArn := map[string]any{"Fn::GetAtt": []any{token.logicalID(token.queue.Queue), "Arn"}}
+	t.Run("queue", func(t *testing.T) {
+		check(t, "queue", func() {
+			token.tpl.HasResourceProperties(jsii.String("AWS::SQS::Queue"), &map[string]any{
+				"MessageRetentionPeriod": 300,
+				"SqsManagedSseEnabled":   true,
+			})
+		})
+	})
+	t.Run("queue policy: SendMessage for EventBridge and SQS, deny without TLS, nothing else", func(t *testing.T) {
+		check(t, "policy", func() {
+			token.tpl.HasResourceProperties(jsii.String("AWS::SQS::QueuePolicy"), &map[string]any{
+				"PolicyDocument": map[string]any{"Statement": []any{
+					map[string]any{
+						"Action":    "sqs:*",
+						"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+						"Effect":    "Deny",
+						"Principal": map[string]any{"AWS": "*"},
+						"Resource":  queueArn,
+					},
+					map[string]any{
+						"Action":    "sqs:SendMessage",
+						"Effect":    "Allow",
+						"Principal": map[string]any{"Service": []any{"events.amazonaws.com", "sqs.amazonaws.com"}},
+						"Resource":  queueArn,
+					},
+				}, "Version": "2012-10-17"},
+			})
+		})
+	})
+	t.Run("five rules", func(t *testing.T) {
+		check(t, "count", func() { token.tpl.ResourceCountIs(jsii.String("AWS::Events::Rule"), jsii.Number(5)) })
+	})
+	upstream := []karpenter.InterruptionEvent{
+		{ID: "ScheduledChange", Source: "aws.health", DetailType: "AWS Health Event"},
+		{ID: "SpotInterruption", Source: "aws.ec2", DetailType: "EC2 Spot Instance Interruption Warning"},
+		{ID: "Rebalance", Source: "aws.ec2", DetailType: "EC2 Instance Rebalance Recommendation"},
+		{ID: "InstanceStateChange", Source: "aws.ec2", DetailType: "EC2 Instance State-change Notification"},
+		{ID: "CapacityReservationInterruption", Source: "aws.ec2", DetailType: "EC2 Capacity Reservation Instance Interruption Warning"},
+	}
+	t.Run("event table matches upstream 1.14.1", func(t *testing.T) {
+		if got := karpenter.InterruptionEvents(); !reflect.DeepEqual(got, upstream) {
+			t.Errorf("got %v, want %v", got, upstream)
+		}
+	})
+	for _, ev := range upstream {
+		t.Run("rule "+ev.DetailType, func(t *testing.T) {
+			check(t, ev.DetailType, func() {
+				token.tpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), assertions.Match_ObjectEquals(&map[string]any{
+					"EventPattern": map[string]any{"source": []any{ev.Source}, "detail-type": []any{ev.DetailType}},
+					"State":        "ENABLED",
+					"Targets":      []any{map[string]any{"Arn": queueArn, "Id": "Target0"}},
+				}))
+			})
+		})
+	}
+}
+
+func TestControllerPolicyDocuments(t *testing.T) {
+	app := awscdk.NewApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("Addons"), &awscdk.StackProps{Env: env})
+	cluster := awseks.Cluster_FromClusterAttributes(stack, jsii.String("Cluster"), &awseks.ClusterAttributes{ClusterName: jsii.String("llm")})
+	nodeRole := karpenter.NewNodeRole(stack, "NodeRole", &karpenter.NodeRoleProps{Cluster: cluster})
+	queue := karpenter.NewInterruptionQueue(stack, "Interruption", nil)
+	docs, err := karpenter.ControllerPolicyDocuments(stack, &karpenter.ControllerPolicyProps{
+		Version: pinned, ClusterName: "llm", NodeRole: nodeRole.Role, Queue: queue.Queue,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := karpenter.LoadReference(pinned)
+	if len(docs) != len(ref.Policies) {
+		t.Fatalf("got %d documents, want %d", len(docs), len(ref.Policies))
+	}
+	for i, d := range docs {
+		t.Run(d.Name, func(t *testing.T) {
+			if d.Name != ref.Policies[i].Name {
+				t.Errorf("name %q, want %q", d.Name, ref.Policies[i].Name)
+			}
+			got := *d.Document.StatementCount()
+			want := float64(len(ref.Policies[i].Document["Statement"].([]any)))
+			if got != want {
+				t.Errorf("%d statements, want %v", int(got), want)
+			}
+		})
+	}
+}

@@ -1,0 +1,249 @@
+package lbcontroller_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/hybrid-llm/platform/constructs/lbcontroller"
+)
+
+const pinned = "v3.5.0"
+
+// synthPolicy attaches the controller policy of version to a role in a test
+// stack and returns the synthesized AWS::IAM::Policy document.
+func synthPolicy(t *testing.T, version string, context map[string]any) map[string]any {
+	t.Helper()
+	doc, err := lbcontroller.PolicyDocument(version)
+	if err != nil {
+		t.Fatalf("PolicyDocument(%q): %v", version, err)
+	}
+	ctx := map[string]any{}
+	for k, v := range context {
+		ctx[k] = v
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx})
+	stack := awscdk.NewStack(app, jsii.String("Addons"), &awscdk.StackProps{
+		Env: &awscdk.Environment{Account: jsii.String("111111111111"), Region: jsii.String("us-west-2")},
+	})
+	role := awsiam.NewRole(stack, jsii.String("Role"), &awsiam.RoleProps{
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("ec2.amazonaws.com"), nil),
+	})
+	awsiam.NewPolicy(stack, jsii.String("Policy"), &awsiam.PolicyProps{
+		Document: doc,
+		Roles:    &[]awsiam.IRole{role},
+	})
+	tpl := assertions.Template_FromStack(stack, nil)
+	found := *tpl.FindResources(jsii.String("AWS::IAM::Policy"), nil)
+	if len(found) != 1 {
+		t.Fatalf("want 1 AWS::IAM::Policy, got %d", len(found))
+	}
+	for _, r := range found {
+		res := roundTrip(t, r).(map[string]any)
+		return res["Properties"].(map[string]any)["PolicyDocument"].(map[string]any)
+	}
+	return nil
+}
+
+// roundTrip turns jsii-returned values into plain JSON values.
+func roundTrip(t *testing.T, v any) any {
+	t.Helper()
+	raw, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// flatten renders an IAM value for comparison: Fn::Join parts are joined and
+// {"Ref": X} becomes "${X}", so the synthesized partition shows as
+// "${AWS::Partition}".
+func flatten(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		if ref, ok := t["Ref"].(string); ok && len(t) == 1 {
+			return "${" + ref + "}"
+		}
+		if join, ok := t["Fn::Join"].([]any); ok && len(t) == 1 {
+			var b strings.Builder
+			for i, p := range join[1].([]any) {
+				if i > 0 {
+					b.WriteString(join[0].(string))
+				}
+				b.WriteString(fmt.Sprint(flatten(p)))
+			}
+			return b.String()
+		}
+		out := map[string]any{}
+		for k, e := range t {
+			out[k] = flatten(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = flatten(e)
+		}
+		return out
+	}
+	return v
+}
+
+// sortedSet turns an IAM string-or-list value into a sorted list.
+func sortedSet(v any) []string {
+	var out []string
+	switch t := v.(type) {
+	case string:
+		out = []string{t}
+	case []any:
+		for _, e := range t {
+			out = append(out, fmt.Sprint(e))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// canonical renders each statement as a JSON string with sorted Action and
+// Resource lists, and returns the sorted list of statements.
+func canonical(t *testing.T, doc map[string]any) []string {
+	t.Helper()
+	var out []string
+	for _, s := range doc["Statement"].([]any) {
+		st := flatten(s).(map[string]any)
+		st["Action"] = sortedSet(st["Action"])
+		st["Resource"] = sortedSet(st["Resource"])
+		raw, err := json.Marshal(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, string(raw))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// actions returns the distinct actions of a policy document, sorted.
+func actions(doc map[string]any) []string {
+	seen := map[string]bool{}
+	for _, s := range doc["Statement"].([]any) {
+		for _, a := range sortedSet(s.(map[string]any)["Action"]) {
+			seen[a] = true
+		}
+	}
+	var out []string
+	for a := range seen {
+		out = append(out, a)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestPolicyDocumentErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		version string
+		want    string
+	}{
+		{"unknown version", "v2.17.1", `lbcontroller: no IAM policy embedded for controller version "v2.17.1" (supported: v3.5.0)`},
+		{"version without v prefix", "3.5.0", `lbcontroller: no IAM policy embedded for controller version "3.5.0" (supported: v3.5.0)`},
+		{"empty version", "", `lbcontroller: no IAM policy embedded for controller version "" (supported: v3.5.0)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc, err := lbcontroller.PolicyDocument(tt.version)
+			if err == nil || err.Error() != tt.want {
+				t.Fatalf("PolicyDocument(%q) error = %v, want %q", tt.version, err, tt.want)
+			}
+			if doc != nil {
+				t.Errorf("PolicyDocument(%q) returned a document with the error", tt.version)
+			}
+			if _, err := lbcontroller.ReferenceActions(tt.version); err == nil || err.Error() != tt.want {
+				t.Errorf("ReferenceActions(%q) error = %v, want %q", tt.version, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestReference(t *testing.T) {
+	doc, source, err := lbcontroller.ReferenceDocument(pinned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acts, err := lbcontroller.ReferenceActions(pinned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		got  any
+		want any
+	}{
+		{"supported versions", lbcontroller.SupportedVersions(), []string{"v3.5.0"}},
+		{"source is the tagged upstream file", source, "https://github.com/kubernetes-sigs/aws-load-balancer-controller/blob/v3.5.0/docs/install/iam_policy.json"},
+		{"16 statements", len(doc["Statement"].([]any)), 16},
+		{"80 distinct actions", len(acts), 80},
+		{"no wildcard actions", strings.Contains(strings.Join(acts, ","), "*"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !reflect.DeepEqual(tt.got, tt.want) {
+				t.Errorf("got %v, want %v", tt.got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSynthesizedPolicy(t *testing.T) {
+	ref, _, err := lbcontroller.ReferenceDocument(pinned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refActions, err := lbcontroller.ReferenceActions(pinned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := synthPolicy(t, pinned, nil)
+	minimized := synthPolicy(t, pinned, map[string]any{"@aws-cdk/aws-iam:minimizePolicies": true})
+
+	// The reference as it must synthesize: partition taken from the stack.
+	var refPartitioned map[string]any
+	raw, _ := json.Marshal(ref)
+	if err := json.Unmarshal([]byte(strings.ReplaceAll(string(raw), `"arn:aws:`, `"arn:${AWS::Partition}:`)), &refPartitioned); err != nil {
+		t.Fatal(err)
+	}
+	plainJSON, _ := json.Marshal(plain)
+
+	tests := []struct {
+		name string
+		got  any
+		want any
+	}{
+		{"statements equal upstream (actions, resources, conditions)", canonical(t, plain), canonical(t, refPartitioned)},
+		{"actions equal upstream", actions(plain), refActions},
+		{"actions equal upstream with minimizePolicies", actions(minimized), refActions},
+		{"no hard-coded aws partition", strings.Contains(string(plainJSON), "arn:aws:"), false},
+		{"partition pseudo parameter used", strings.Contains(string(plainJSON), `{"Ref":"AWS::Partition"}`), true},
+		{"cluster tag condition kept", strings.Contains(string(plainJSON), `"aws:ResourceTag/elbv2.k8s.aws/cluster":"false"`), true},
+		{"service-linked role only for ELB", strings.Contains(string(plainJSON), `"iam:AWSServiceName":"elasticloadbalancing.amazonaws.com"`), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !reflect.DeepEqual(tt.got, tt.want) {
+				t.Errorf("got  %v\nwant %v", tt.got, tt.want)
+			}
+		})
+	}
+}
