@@ -84,8 +84,14 @@ func newApp(app awscdk.App, cfg config.Config) *platform {
 		GPU:        cfg.GpuNodeGroup,
 	})
 	addons := stacks.NewAddonsStack(app, addonsStackID, &stacks.AddonsStackProps{
-		StackProps: props("hybrid-llm-platform: Load Balancer Controller, Karpenter and its node pools"),
-		Cluster:    cluster.Cluster,
+		StackProps:             props("hybrid-llm-platform: Load Balancer Controller, Karpenter and its node pools, NVIDIA device plugin"),
+		Cluster:                cluster.Cluster,
+		Vpc:                    network.Vpc,
+		ClusterName:            cfg.ClusterName,
+		KubernetesVersion:      cfg.KubernetesVersion,
+		LoadBalancerController: cfg.LoadBalancerController,
+		Karpenter:              cfg.Karpenter,
+		NvidiaDevicePlugin:     cfg.NvidiaDevicePlugin,
 	})
 	addons.Stack.AddDependency(nodeGroups.Stack, jsii.String("controllers run on the system node group"))
 	return &platform{Network: network, Cluster: cluster, NodeGroups: nodeGroups, Addons: addons}

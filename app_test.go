@@ -170,7 +170,7 @@ func TestStackDependencies(t *testing.T) {
 		{p.Network.Stack, nil},
 		{p.Cluster.Stack, []string{networkStackID}},
 		{p.NodeGroups.Stack, []string{clusterStackID}},
-		{p.Addons.Stack, []string{nodeGroupsStackID}},
+		{p.Addons.Stack, []string{clusterStackID, nodeGroupsStackID}},
 	}
 	for _, tt := range tests {
 		t.Run(*tt.stack.StackName(), func(t *testing.T) {

@@ -25,7 +25,7 @@ func TestNodeGroups(t *testing.T) {
 			"InstanceTypes": []any{"g5.xlarge", "g6.xlarge", "g4dn.xlarge"},
 			"ScalingConfig": map[string]any{"MinSize": 0, "DesiredSize": 0, "MaxSize": 2},
 			"DiskSize":      200,
-			"Labels":        map[string]any{"node.kubernetes.io/purpose": "gpu-inference"},
+			"Labels":        map[string]any{"node.kubernetes.io/purpose": "gpu-inference", "nvidia.com/gpu.present": "true"},
 			"Taints":        []any{map[string]any{"Key": "nvidia.com/gpu", "Value": "present", "Effect": "NO_SCHEDULE"}},
 		}},
 	}

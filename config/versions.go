@@ -27,7 +27,7 @@ const (
 
 	// NvidiaDevicePluginChartVersion is the nvidia-device-plugin chart
 	// version (https://nvidia.github.io/k8s-device-plugin).
-	NvidiaDevicePluginChartVersion = "0.18.0"
+	NvidiaDevicePluginChartVersion = "0.20.0"
 
 	// KarpenterAMIAlias pins the EKS-optimized Amazon Linux 2023 release
 	// Karpenter launches (EC2NodeClass amiSelectorTerms alias). A pinned

@@ -1,10 +1,26 @@
 package stacks
 
 import (
+	"strings"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseks"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/hybrid-llm/platform/config"
+	"github.com/hybrid-llm/platform/constructs/helmaddon"
+	"github.com/hybrid-llm/platform/constructs/karpenter"
+	"github.com/hybrid-llm/platform/constructs/karpenterpools"
+	"github.com/hybrid-llm/platform/constructs/lbcontroller"
+)
+
+// NVIDIA device plugin chart coordinates.
+const (
+	nvidiaChart      = "nvidia-device-plugin"
+	nvidiaRepository = "https://nvidia.github.io/k8s-device-plugin"
+	nvidiaNamespace  = "kube-system"
 )
 
 // AddonsStackProps configures NewAddonsStack.
@@ -12,12 +28,35 @@ type AddonsStackProps struct {
 	awscdk.StackProps
 	// Cluster is the EKS cluster the add-ons are installed on.
 	Cluster awseks.Cluster
+	// Vpc is the cluster's VPC (the Load Balancer Controller's vpcId).
+	Vpc awsec2.IVpc
+	// ClusterName is the cluster's name as a plain string: Karpenter's IAM
+	// condition keys contain it, and a CloudFormation token cannot be a key.
+	ClusterName string
+	// KubernetesVersion is the cluster's version; Karpenter node classes are
+	// checked against it (no AL2 past 1.32).
+	KubernetesVersion string
+	// LoadBalancerController configures the Load Balancer Controller.
+	LoadBalancerController config.LoadBalancerController
+	// Karpenter configures Karpenter and its pools.
+	Karpenter config.Karpenter
+	// NvidiaDevicePlugin configures the NVIDIA device plugin.
+	NvidiaDevicePlugin config.NvidiaDevicePlugin
 }
 
-// AddonsStack is HybridLlmAddons: the Load Balancer Controller and Karpenter.
+// AddonsStack is HybridLlmAddons: the Load Balancer Controller, Karpenter
+// with its node pools, and the NVIDIA device plugin.
 type AddonsStack struct {
 	// Stack is the CloudFormation stack.
 	Stack awscdk.Stack
+	// LoadBalancerController is the AWS Load Balancer Controller.
+	LoadBalancerController *lbcontroller.Controller
+	// Karpenter is Karpenter's AWS side and charts.
+	Karpenter *karpenter.Karpenter
+	// Pools are the EC2NodeClasses and NodePools.
+	Pools *karpenterpools.Pools
+	// NvidiaDevicePlugin makes GPU nodes advertise nvidia.com/gpu.
+	NvidiaDevicePlugin *helmaddon.Addon
 }
 
 // NewAddonsStack builds HybridLlmAddons. Everything in it is created in this
@@ -25,5 +64,54 @@ type AddonsStack struct {
 // in the cluster stack and create a cross-stack cycle).
 func NewAddonsStack(scope constructs.Construct, id string, props *AddonsStackProps) *AddonsStack {
 	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
-	return &AddonsStack{Stack: stack}
+	s := &AddonsStack{Stack: stack}
+	onSystemNodes := map[string]string{PurposeLabel: PurposeSystem}
+
+	s.LoadBalancerController = lbcontroller.New(stack, "LoadBalancerController", &lbcontroller.Props{
+		Cluster:      props.Cluster,
+		ClusterName:  props.ClusterName,
+		Region:       *stack.Region(),
+		VpcID:        *props.Vpc.VpcId(),
+		ChartVersion: props.LoadBalancerController.ChartVersion,
+		Replicas:     props.LoadBalancerController.Replicas,
+		NodeSelector: onSystemNodes,
+	})
+
+	s.Karpenter = karpenter.New(stack, "Karpenter", &karpenter.Props{
+		Cluster:      props.Cluster,
+		ClusterName:  props.ClusterName,
+		Version:      props.Karpenter.Version,
+		Replicas:     props.Karpenter.Replicas,
+		NodeSelector: onSystemNodes,
+	})
+
+	s.Pools = karpenterpools.New(stack, "KarpenterPools", &karpenterpools.Props{
+		Cluster:           props.Cluster,
+		KubernetesVersion: props.KubernetesVersion,
+		NodeClasses: karpenterpools.DefaultEC2NodeClasses(karpenterpools.NodeClassInput{
+			ClusterName:            props.ClusterName,
+			ClusterSecurityGroupID: *props.Cluster.ClusterSecurityGroupId(),
+			NodeRoleName:           *s.Karpenter.NodeRole.Role.RoleName(),
+			AMIVersion:             strings.TrimPrefix(props.Karpenter.AMIAlias, "al2023@"),
+			Tags:                   map[string]string{"cluster": props.ClusterName, "project": "hybrid-llm-platform"},
+		}),
+		NodePools: nodePools(props.Karpenter),
+		// Created after, deleted before, the controller: NodePool and
+		// EC2NodeClass finalizers need it to drain and terminate their nodes.
+		DependsOn: []constructs.IConstruct{s.Karpenter.Chart.Chart, s.Karpenter.NodeRole.AccessEntry},
+	})
+
+	// The chart's default tolerations cover the nvidia.com/gpu taint; its
+	// default affinity selects nodes labelled nvidia.com/gpu.present=true,
+	// which both the GPU node group and the GPU pool set.
+	s.NvidiaDevicePlugin = helmaddon.New(stack, "NvidiaDevicePlugin", &helmaddon.Props{
+		Cluster:    props.Cluster,
+		Chart:      nvidiaChart,
+		Repository: nvidiaRepository,
+		Version:    props.NvidiaDevicePlugin.ChartVersion,
+		Release:    nvidiaChart,
+		Namespace:  nvidiaNamespace,
+		Values:     map[string]any{},
+	})
+	return s
 }

@@ -26,6 +26,9 @@ const (
 	GPUTaintKey = "nvidia.com/gpu"
 	// GPUTaintValue is the GPU taint's value.
 	GPUTaintValue = "present"
+	// GPUPresentLabel lets the NVIDIA device plugin schedule on a node: the
+	// chart's default affinity requires it (or Node Feature Discovery labels).
+	GPUPresentLabel = "nvidia.com/gpu.present"
 )
 
 // NodeGroupStackProps configures NewNodeGroupStack.
@@ -83,7 +86,7 @@ func NewNodeGroupStack(scope constructs.Construct, id string, props *NodeGroupSt
 		MaxSize:       jsii.Number(props.GPU.MaxSize),
 		DiskSize:      jsii.Number(props.GPU.DiskSizeGiB),
 		Subnets:       &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS},
-		Labels:        &map[string]*string{PurposeLabel: jsii.String(PurposeGPU)},
+		Labels:        &map[string]*string{PurposeLabel: jsii.String(PurposeGPU), GPUPresentLabel: jsii.String("true")},
 		Taints: &[]*awseks.TaintSpec{{
 			Key:    jsii.String(GPUTaintKey),
 			Value:  jsii.String(GPUTaintValue),

@@ -28,6 +28,10 @@ const (
 	LabelPurpose = "node.kubernetes.io/purpose"
 	// ResourceGPU is the extended resource the NVIDIA device plugin advertises.
 	ResourceGPU = "nvidia.com/gpu"
+	// LabelGPUPresent marks GPU nodes for the NVIDIA device plugin: its chart's
+	// default node affinity (nvidia-device-plugin 0.20.0) requires this label or
+	// Node Feature Discovery labels, which EKS does not set.
+	LabelGPUPresent = "nvidia.com/gpu.present"
 )
 
 // NodeClassInput is what the default EC2NodeClasses need from the cluster.
@@ -148,7 +152,7 @@ func DefaultNodePools() []NodePool {
 			Metadata: ObjectMeta{Name: GPUPool},
 			Spec: NodePoolSpec{
 				Template: NodeClaimTemplate{
-					Metadata: &TemplateMetadata{Labels: map[string]string{LabelPurpose: "gpu-inference"}},
+					Metadata: &TemplateMetadata{Labels: map[string]string{LabelPurpose: "gpu-inference", LabelGPUPresent: "true"}},
 					Spec: NodeClaimTemplateSpec{
 						NodeClassRef: ref(GPUPool),
 						Requirements: []NodeSelectorRequirement{

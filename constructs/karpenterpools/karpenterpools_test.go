@@ -232,7 +232,7 @@ func TestRenderedDefaults(t *testing.T) {
 		{"NodePool/system", []string{"spec", "template", "spec", "requirements"}, `[{"key":"karpenter.sh/capacity-type","operator":"In","values":["on-demand"]},{"key":"kubernetes.io/arch","operator":"In","values":["amd64"]},{"key":"kubernetes.io/os","operator":"In","values":["linux"]},{"key":"karpenter.k8s.aws/instance-family","operator":"In","values":["m7i","m6i"]},{"key":"karpenter.k8s.aws/instance-size","operator":"In","values":["xlarge","2xlarge"]}]`},
 		{"NodePool/gpu", []string{"spec", "limits"}, `{"nvidia.com/gpu":"8"}`},
 		{"NodePool/gpu", []string{"spec", "disruption"}, `{"budgets":[{"nodes":"1"}],"consolidateAfter":"1m","consolidationPolicy":"WhenEmpty"}`},
-		{"NodePool/gpu", []string{"spec", "template", "metadata"}, `{"labels":{"node.kubernetes.io/purpose":"gpu-inference"}}`},
+		{"NodePool/gpu", []string{"spec", "template", "metadata"}, `{"labels":{"node.kubernetes.io/purpose":"gpu-inference","nvidia.com/gpu.present":"true"}}`},
 		{"NodePool/gpu", []string{"spec", "template", "spec", "taints"}, `[{"effect":"NoSchedule","key":"nvidia.com/gpu","value":"present"}]`},
 		{"NodePool/gpu", []string{"spec", "template", "spec", "nodeClassRef"}, `{"group":"karpenter.k8s.aws","kind":"EC2NodeClass","name":"gpu"}`},
 		{"NodePool/gpu", []string{"spec", "template", "spec", "requirements"}, `[{"key":"karpenter.sh/capacity-type","operator":"In","values":["spot","on-demand"]},{"key":"kubernetes.io/arch","operator":"In","values":["amd64"]},{"key":"kubernetes.io/os","operator":"In","values":["linux"]},{"key":"karpenter.k8s.aws/instance-family","operator":"In","values":["g5","g4dn","g6"]}]`},

@@ -1,0 +1,172 @@
+package karpenter
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseks"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/hybrid-llm/platform/constructs/helmaddon"
+	"github.com/hybrid-llm/platform/constructs/irsarole"
+)
+
+// Where Karpenter is installed from and runs.
+const (
+	// Repository is the OCI registry of both Karpenter charts.
+	Repository = "oci://public.ecr.aws/karpenter"
+	// ChartName is the controller chart.
+	ChartName = "karpenter"
+	// CRDChartName is the chart that installs (and upgrades) the CRDs: Helm
+	// never upgrades CRDs from a chart's crds/ folder.
+	CRDChartName = "karpenter-crd"
+	// Namespace is where the controller runs.
+	Namespace = "karpenter"
+	// ServiceAccountName is the only service account the controller role trusts.
+	ServiceAccountName = "karpenter"
+)
+
+// Props configures New.
+type Props struct {
+	// Cluster is the EKS cluster. Required.
+	Cluster awseks.ICluster
+	// ClusterName is the cluster's name as a plain string (not a token): it
+	// appears in IAM condition keys, which a token cannot be. Required.
+	ClusterName string
+	// Version is the Karpenter version of both charts and of the controller
+	// IAM policy, e.g. "1.14.1". Required.
+	Version string
+	// Replicas is the number of controller pods. Default: 2.
+	Replicas int
+	// NodeSelector places the controller, in addition to the chart's default
+	// affinity that keeps it off nodes Karpenter launches. Default: none.
+	NodeSelector map[string]string
+	// UserValues are deep-merged over the computed values. Default: none.
+	UserValues map[string]any
+}
+
+// Karpenter is everything Karpenter needs outside its NodePools: the node
+// role and its access entry, the interruption queue and rules, the controller
+// IRSA role with the official controller policy, and the two charts.
+type Karpenter struct {
+	// Construct is this construct's node; it is the scope of the children.
+	Construct constructs.Construct
+	// NodeRole is the role of the nodes Karpenter launches.
+	NodeRole *NodeRole
+	// Interruption is the interruption queue and its EventBridge rules.
+	Interruption *InterruptionQueue
+	// Controller is the controller's IAM role, service account and namespace.
+	Controller *irsarole.Role
+	// CRDs is the karpenter-crd release.
+	CRDs *helmaddon.Addon
+	// Chart is the karpenter release. NodePools and EC2NodeClasses depend on
+	// it, so on delete they go first and the controller drains their nodes.
+	Chart *helmaddon.Addon
+}
+
+// Values returns the controller chart values New computes (before
+// UserValues), so tests can check every key against the chart's keys.
+func Values(props *Props, clusterEndpoint, queueName string) map[string]any {
+	replicas := props.Replicas
+	if replicas == 0 {
+		replicas = 2
+	}
+	values := map[string]any{
+		"settings": map[string]any{
+			"clusterName":       props.ClusterName,
+			"clusterEndpoint":   clusterEndpoint,
+			"interruptionQueue": queueName,
+		},
+		"replicas": replicas,
+		"controller": map[string]any{
+			"resources": map[string]any{
+				"requests": map[string]any{"cpu": "500m", "memory": "512Mi"},
+				"limits":   map[string]any{"memory": "1Gi"},
+			},
+		},
+		// The chart default, stated here so the template shows it: the
+		// controller never runs on a node it launched (it would drain itself).
+		"affinity": map[string]any{
+			"nodeAffinity": map[string]any{
+				"requiredDuringSchedulingIgnoredDuringExecution": map[string]any{
+					"nodeSelectorTerms": []any{map[string]any{
+						"matchExpressions": []any{map[string]any{"key": "karpenter.sh/nodepool", "operator": "DoesNotExist"}},
+					}},
+				},
+			},
+			"podAntiAffinity": map[string]any{
+				"requiredDuringSchedulingIgnoredDuringExecution": []any{map[string]any{
+					"topologyKey": "kubernetes.io/hostname",
+				}},
+			},
+		},
+	}
+	if len(props.NodeSelector) > 0 {
+		sel := map[string]any{"kubernetes.io/os": "linux"}
+		for k, v := range props.NodeSelector {
+			sel[k] = v
+		}
+		values["nodeSelector"] = sel
+	}
+	return values
+}
+
+// New creates Karpenter in scope's stack. Misuse (missing props, an
+// unsupported version) panics: config.Validate rejects bad input first.
+func New(scope constructs.Construct, id string, props *Props) *Karpenter {
+	if props == nil || props.Cluster == nil || props.ClusterName == "" || props.Version == "" {
+		panic(fmt.Sprintf("karpenter: %q needs Cluster, ClusterName and Version", id))
+	}
+	k := &Karpenter{Construct: constructs.NewConstruct(scope, jsii.String(id))}
+	k.NodeRole = NewNodeRole(k.Construct, "NodeRole", &NodeRoleProps{Cluster: props.Cluster})
+	k.Interruption = NewInterruptionQueue(k.Construct, "Interruption", nil)
+
+	// Inline, not a managed policy: the rendered policy (~6.4k characters)
+	// exceeds the 6,144-character managed policy limit; a role's inline
+	// policies may total 10,240.
+	policy, err := ControllerPolicyDocument(k.Construct, &ControllerPolicyProps{
+		Version:     props.Version,
+		ClusterName: props.ClusterName,
+		NodeRole:    k.NodeRole.Role,
+		Queue:       k.Interruption.Queue,
+	})
+	if err != nil {
+		panic(err.Error())
+	}
+	k.Controller = irsarole.New(k.Construct, "ServiceAccount", &irsarole.Props{
+		Cluster:         props.Cluster,
+		Namespace:       Namespace,
+		Name:            ServiceAccountName,
+		CreateNamespace: true,
+		PolicyDocuments: map[string]awsiam.PolicyDocument{"KarpenterController": policy},
+	})
+
+	k.CRDs = helmaddon.New(k.Construct, "CrdHelm", &helmaddon.Props{
+		Cluster:    props.Cluster,
+		Chart:      CRDChartName,
+		Repository: Repository,
+		Version:    props.Version,
+		Release:    CRDChartName,
+		Namespace:  Namespace,
+		Wait:       true,
+		DependsOn:  []constructs.IDependable{k.Controller.Namespace},
+	})
+	k.Chart = helmaddon.New(k.Construct, "Helm", &helmaddon.Props{
+		Cluster:        props.Cluster,
+		Chart:          ChartName,
+		Repository:     Repository,
+		Version:        props.Version,
+		Release:        ChartName,
+		Namespace:      Namespace,
+		Values:         Values(props, *props.Cluster.ClusterEndpoint(), *k.Interruption.Queue.QueueName()),
+		UserValues:     props.UserValues,
+		Wait:           true,
+		SkipCrds:       true, // karpenter-crd owns them
+		ServiceAccount: k.Controller,
+		// The node access entry and the controller's permissions outlive the
+		// chart: on delete the controller still drains and terminates nodes.
+		DependsOn: []constructs.IDependable{k.CRDs.Chart, k.NodeRole.AccessEntry, k.Controller.Role},
+	})
+	return k
+}

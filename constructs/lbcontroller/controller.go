@@ -1,0 +1,156 @@
+package lbcontroller
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseks"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/hybrid-llm/platform/constructs/helmaddon"
+	"github.com/hybrid-llm/platform/constructs/irsarole"
+)
+
+// Where the controller is installed from and runs.
+const (
+	// ChartName is the Helm chart's name.
+	ChartName = "aws-load-balancer-controller"
+	// Repository is the eks-charts Helm repository.
+	Repository = "https://aws.github.io/eks-charts"
+	// Namespace is where the controller runs.
+	Namespace = "kube-system"
+	// ServiceAccountName is the only service account its IAM role trusts.
+	ServiceAccountName = "aws-load-balancer-controller"
+	// IngressClass is the IngressClass the chart creates; Ingresses select
+	// the controller with spec.ingressClassName: alb.
+	IngressClass = "alb"
+)
+
+// appVersionByChart maps a chart version to the controller version it ships,
+// whose official IAM policy the role gets. A chart without an entry is not
+// supported: add its policy file and its values keys first.
+var appVersionByChart = map[string]string{
+	"3.5.0": "v3.5.0",
+}
+
+// SupportedChartVersions returns the chart versions the construct accepts.
+func SupportedChartVersions() []string {
+	return slices.Sorted(maps.Keys(appVersionByChart))
+}
+
+// AppVersion returns the controller version a chart version ships, or an
+// error naming the supported chart versions.
+func AppVersion(chartVersion string) (string, error) {
+	v, ok := appVersionByChart[chartVersion]
+	if !ok {
+		return "", fmt.Errorf("lbcontroller: chart version %q is not supported; supported: %s", chartVersion, strings.Join(SupportedChartVersions(), ", "))
+	}
+	return v, nil
+}
+
+// Props configures New.
+type Props struct {
+	// Cluster is the EKS cluster. Required.
+	Cluster awseks.ICluster
+	// ClusterName is the cluster's name, set as the chart's clusterName. Required.
+	ClusterName string
+	// Region is the cluster's region (may be a token). Set explicitly so the
+	// controller does not depend on IMDS. Required.
+	Region string
+	// VpcID is the cluster's VPC (may be a token), for the same reason. Required.
+	VpcID string
+	// ChartVersion is the pinned chart version, e.g. "3.5.0". Required.
+	ChartVersion string
+	// Replicas is the number of controller pods. Default: 2.
+	Replicas int
+	// NodeSelector places the controller. Default: no selector.
+	NodeSelector map[string]string
+	// UserValues are deep-merged over the computed values. Default: none.
+	UserValues map[string]any
+	// DependsOn are constructs the release waits for. Default: none.
+	DependsOn []constructs.IDependable
+}
+
+// Controller is the AWS Load Balancer Controller: its IRSA role with the
+// official IAM policy of the controller version, and its Helm release.
+type Controller struct {
+	// Construct is this construct's node; it is the scope of the children.
+	Construct constructs.Construct
+	// Role is the IAM role and service account (kube-system/aws-load-balancer-controller).
+	Role *irsarole.Role
+	// Addon is the Helm release.
+	Addon *helmaddon.Addon
+}
+
+// Values returns the chart values New computes (before UserValues), so
+// tests can check every key against the chart's real values keys.
+func Values(props *Props) map[string]any {
+	replicas := props.Replicas
+	if replicas == 0 {
+		replicas = 2
+	}
+	values := map[string]any{
+		"clusterName":  props.ClusterName,
+		"region":       props.Region,
+		"vpcId":        props.VpcID,
+		"replicaCount": replicas,
+		"resources": map[string]any{
+			"requests": map[string]any{"cpu": "100m", "memory": "128Mi"},
+			"limits":   map[string]any{"memory": "256Mi"},
+		},
+		// Rendered by the chart only when non-empty and replicaCount > 1.
+		"podDisruptionBudget":        map[string]any{"maxUnavailable": 1},
+		"ingressClass":               IngressClass,
+		"createIngressClassResource": true,
+	}
+	if len(props.NodeSelector) > 0 {
+		sel := map[string]any{}
+		for k, v := range props.NodeSelector {
+			sel[k] = v
+		}
+		values["nodeSelector"] = sel
+	}
+	return values
+}
+
+// New installs the controller in scope's stack. Misuse (missing props, an
+// unsupported chart version) panics: config.Validate rejects bad input first.
+func New(scope constructs.Construct, id string, props *Props) *Controller {
+	if props == nil || props.Cluster == nil || props.ClusterName == "" || props.Region == "" || props.VpcID == "" {
+		panic(fmt.Sprintf("lbcontroller: %q needs Cluster, ClusterName, Region and VpcID", id))
+	}
+	appVersion, err := AppVersion(props.ChartVersion)
+	if err != nil {
+		panic(err.Error())
+	}
+	policy, err := PolicyDocument(appVersion)
+	if err != nil {
+		panic(err.Error())
+	}
+
+	c := &Controller{Construct: constructs.NewConstruct(scope, jsii.String(id))}
+	c.Role = irsarole.New(c.Construct, "ServiceAccount", &irsarole.Props{
+		Cluster:         props.Cluster,
+		Namespace:       Namespace,
+		Name:            ServiceAccountName,
+		PolicyDocuments: map[string]awsiam.PolicyDocument{"AWSLoadBalancerController": policy},
+	})
+	c.Addon = helmaddon.New(c.Construct, "Helm", &helmaddon.Props{
+		Cluster:        props.Cluster,
+		Chart:          ChartName,
+		Repository:     Repository,
+		Version:        props.ChartVersion,
+		Release:        ChartName,
+		Namespace:      Namespace,
+		Values:         Values(props),
+		UserValues:     props.UserValues,
+		Wait:           true,
+		ServiceAccount: c.Role,
+		DependsOn:      props.DependsOn,
+	})
+	return c
+}
