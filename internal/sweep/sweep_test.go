@@ -1,0 +1,232 @@
+package sweep
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func assertLive(t *testing.T, w *world, want clusterSet) {
+	t.Helper()
+	got := w.live()
+	want = want.sorted()
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("resources left in moto:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func kinds(rs []Resource) map[Kind]int {
+	m := map[Kind]int{}
+	for _, r := range rs {
+		m[r.Kind]++
+	}
+	return m
+}
+
+func TestSweepNothingToDelete(t *testing.T) {
+	w := newWorld(t)
+	// Untagged resources of every kind: none of them is the cluster's.
+	untagged := clusterSet{
+		Instances:        []string{w.instance(nil)},
+		LaunchTemplates:  []string{w.launchTemplate(nil)},
+		InstanceProfiles: []string{w.instanceProfile("/", "alpha")},
+		LoadBalancers:    []string{w.loadBalancer(nil)},
+		TargetGroups:     []string{w.targetGroup(nil)},
+		SecurityGroups:   []string{w.securityGroup(nil)},
+	}
+	rep := newSweeper(t, w.c, "alpha").Sweep(ctxTimeout(t, 30*time.Second))
+	if !rep.Done() || rep.Err() != nil {
+		t.Fatalf("sweep not done: %v", rep.Err())
+	}
+	if len(rep.Deleted) != 0 || rep.Passes != 1 {
+		t.Errorf("deleted %v in %d passes, want nothing in 1 pass", rep.Deleted, rep.Passes)
+	}
+	assertLive(t, w, untagged)
+}
+
+func TestSweepDeletesOnlyThisCluster(t *testing.T) {
+	w := newWorld(t)
+	mine := w.leftovers("alpha")
+	other := w.leftovers("beta")
+	// Near misses: each carries part of the cluster's marks, or the marks of
+	// a cluster whose name shares a prefix, and must survive.
+	nearMiss := clusterSet{
+		Instances: []string{
+			// A managed node group's node: cluster tag but no NodePool.
+			w.instance(map[string]string{ClusterOwnedTag("alpha"): "owned"}),
+			// A NodePool tag without this cluster's ownership tag.
+			w.instance(map[string]string{TagNodePool: "gpu", ClusterOwnedTag("alphabet"): "owned"}),
+			// Shared, not owned.
+			w.instance(map[string]string{TagNodePool: "gpu", ClusterOwnedTag("alpha"): "shared"}),
+		},
+		LaunchTemplates: []string{
+			// The EKS tag without Karpenter's EC2NodeClass tag (not Karpenter's).
+			w.launchTemplate(map[string]string{TagEKSClusterName: "alpha"}),
+			w.launchTemplate(map[string]string{TagEKSClusterName: "alphabet", TagNodeClass: "gpu"}),
+		},
+		InstanceProfiles: []string{
+			w.instanceProfile("/", "alpha"),
+			w.instanceProfile("/karpenter/"+testRegion+"/alphabet/uid/", "alphabet"),
+			w.instanceProfile("/karpenter/us-east-1/alpha/uid/", "alpha"),
+		},
+		LoadBalancers:  []string{w.loadBalancer(map[string]string{TagELBCluster: "alphabet"})},
+		TargetGroups:   []string{w.targetGroup(map[string]string{"ingress.k8s.aws/stack": "alpha"})},
+		SecurityGroups: []string{w.securityGroup(map[string]string{ClusterOwnedTag("alpha"): "owned"})},
+	}
+
+	rep := newSweeper(t, w.c, "alpha").Sweep(ctxTimeout(t, 60*time.Second))
+	if err := rep.Err(); err != nil {
+		t.Fatalf("sweep failed: %v", err)
+	}
+	want := map[Kind]int{KindInstance: 0, KindLaunchTemplate: 2, KindInstanceProfile: 1, KindLoadBalancer: 1,
+		KindTargetGroup: 1, KindSecurityGroup: 1}
+	got := kinds(rep.Deleted)
+	delete(want, KindInstance) // terminated instances are reported by state, not as deleted
+	for k, n := range want {
+		if got[k] != n {
+			t.Errorf("deleted %d of %s, want %d (report %+v)", got[k], k, n, rep.Deleted)
+		}
+	}
+	assertLive(t, w, union(other, nearMiss))
+	_ = mine
+}
+
+// TestSweepRetryAfterPartialRun: a first run stops on a permanent error
+// (access denied deleting the security group, as when an IAM policy is
+// wrong); something else deletes a launch template in between; the rerun
+// finishes the job, and a third run finds nothing.
+func TestSweepRetryAfterPartialRun(t *testing.T) {
+	w := newWorld(t)
+	mine := w.leftovers("alpha")
+	other := w.leftovers("beta")
+
+	denied := newProxy(t, func(service, action string, _ int) (string, int, bool) {
+		return "UnauthorizedOperation", 403, service == "ec2" && action == "DeleteSecurityGroup"
+	})
+	first := newSweeper(t, newClients(t, denied.URL), "alpha").Sweep(ctxTimeout(t, 60*time.Second))
+	if first.Done() || !first.Permanent() || first.TimedOut {
+		t.Fatalf("first run: done=%v permanent=%v timedOut=%v, want a permanent failure", first.Done(), first.Permanent(), first.TimedOut)
+	}
+	wantErr := "sweep of cluster \"alpha\" in us-west-2: 5 resource(s) remain, 1 of them cannot be deleted without help:\n- ec2:security-group " +
+		mine.SecurityGroups[0]
+	if err := first.Err(); err == nil || !strings.HasPrefix(err.Error(), wantErr) || !strings.Contains(err.Error(), "UnauthorizedOperation") {
+		t.Errorf("first run error:\n%v\nwant prefix:\n%s", err, wantErr)
+	}
+	assertLive(t, w, union(other, clusterSet{SecurityGroups: mine.SecurityGroups}))
+
+	second := newSweeper(t, w.c, "alpha").Sweep(ctxTimeout(t, 60*time.Second))
+	if err := second.Err(); err != nil {
+		t.Fatalf("second run: %v", err)
+	}
+	if got := kinds(second.Deleted); got[KindSecurityGroup] != 1 || len(second.Deleted) != 1 {
+		t.Errorf("second run deleted %+v, want only the security group", second.Deleted)
+	}
+	assertLive(t, w, other)
+
+	third := newSweeper(t, w.c, "alpha").Sweep(ctxTimeout(t, 60*time.Second))
+	if !third.Done() || len(third.Deleted) != 0 || third.Passes != 1 {
+		t.Errorf("third run: %+v, want nothing to do", third)
+	}
+}
+
+// TestSweepReportsWhatWillNotGo: a target group that a load balancer of
+// another owner forwards to cannot be deleted (moto answers ResourceInUse,
+// as AWS does), and a security group whose deletion keeps failing with
+// DependencyViolation (injected: moto does not model security group
+// dependencies). The sweep keeps trying until its deadline and then names
+// both, with the reason.
+func TestSweepReportsWhatWillNotGo(t *testing.T) {
+	w := newWorld(t)
+	mine := w.leftovers("alpha")
+	foreign := w.loadBalancer(nil)
+	w.listener(foreign, mine.TargetGroups[0])
+
+	held := newProxy(t, func(service, action string, _ int) (string, int, bool) {
+		return "DependencyViolation", 400, service == "ec2" && action == "DeleteSecurityGroup"
+	})
+	rep := newSweeper(t, newClients(t, held.URL), "alpha").Sweep(ctxTimeout(t, 3*time.Second))
+	if rep.Done() || rep.Permanent() || !rep.TimedOut || rep.Passes < 2 {
+		t.Fatalf("done=%v permanent=%v timedOut=%v passes=%d, want a timeout after several passes",
+			rep.Done(), rep.Permanent(), rep.TimedOut, rep.Passes)
+	}
+	err := rep.Err()
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{
+		"sweep of cluster \"alpha\" in us-west-2: 2 resource(s) remain at the deadline:",
+		"- elasticloadbalancing:targetgroup " + mine.TargetGroups[0],
+		"delete failed: operation error Elastic Load Balancing v2: DeleteTargetGroup",
+		"ResourceInUse",
+		"- ec2:security-group " + mine.SecurityGroups[0],
+		"delete failed: operation error EC2: DeleteSecurityGroup",
+		"DependencyViolation",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("report lacks %q:\n%v", want, err)
+		}
+	}
+	if held.injected("ec2/DeleteSecurityGroup") < 2 {
+		t.Errorf("DeleteSecurityGroup tried %d times, want retries", held.injected("ec2/DeleteSecurityGroup"))
+	}
+	assertLive(t, w, clusterSet{LoadBalancers: []string{foreign}, TargetGroups: mine.TargetGroups, SecurityGroups: mine.SecurityGroups})
+}
+
+// TestSweepThrottling: the first three calls of every action are throttled;
+// the SDK's retryer (NewRetryer) backs off and the sweep completes.
+func TestSweepThrottling(t *testing.T) {
+	w := newWorld(t)
+	w.leftovers("alpha")
+	other := w.leftovers("beta")
+	throttled := newProxy(t, func(service, action string, n int) (string, int, bool) {
+		code := "Throttling"
+		if service == "ec2" {
+			code = "RequestLimitExceeded"
+		}
+		return code, 400, n <= 3
+	})
+	rep := newSweeper(t, newClients(t, throttled.URL), "alpha").Sweep(ctxTimeout(t, 60*time.Second))
+	if err := rep.Err(); err != nil {
+		t.Fatalf("sweep: %v", err)
+	}
+	for _, key := range []string{"ec2/TerminateInstances", "ec2/DeleteLaunchTemplate", "iam/DeleteInstanceProfile",
+		"elasticloadbalancing/DeleteLoadBalancer", "elasticloadbalancing/DeleteTargetGroup", "ec2/DeleteSecurityGroup"} {
+		if throttled.injected(key) != 3 {
+			t.Errorf("%s throttled %d times, want 3", key, throttled.injected(key))
+		}
+	}
+	assertLive(t, w, other)
+}
+
+// TestSweepEventualConsistency: deletes answered with NotFound while the
+// resource still exists (what eventual consistency looks like) count as done
+// for the call, but the next pass lists the resource again and finishes it.
+func TestSweepEventualConsistency(t *testing.T) {
+	w := newWorld(t)
+	w.leftovers("alpha")
+	other := w.leftovers("beta")
+	notFound := map[string]string{
+		"ec2/TerminateInstances":                  "InvalidInstanceID.NotFound",
+		"ec2/DeleteLaunchTemplate":                "InvalidLaunchTemplateId.NotFound",
+		"iam/DeleteInstanceProfile":               "NoSuchEntity",
+		"elasticloadbalancing/DeleteLoadBalancer": "LoadBalancerNotFound",
+		"elasticloadbalancing/DescribeTags":       "LoadBalancerNotFound",
+		"elasticloadbalancing/DeleteTargetGroup":  "TargetGroupNotFound",
+		"ec2/DeleteSecurityGroup":                 "InvalidGroup.NotFound",
+	}
+	flaky := newProxy(t, func(service, action string, n int) (string, int, bool) {
+		code, ok := notFound[service+"/"+action]
+		return code, 400, ok && n == 1
+	})
+	rep := newSweeper(t, newClients(t, flaky.URL), "alpha").Sweep(ctxTimeout(t, 60*time.Second))
+	if err := rep.Err(); err != nil {
+		t.Fatalf("sweep: %v", err)
+	}
+	for key := range notFound {
+		if flaky.injected(key) != 1 {
+			t.Errorf("%s: injected %d NotFound, want 1", key, flaky.injected(key))
+		}
+	}
+	assertLive(t, w, other)
+}
