@@ -1,10 +1,17 @@
 package sweep
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/smithy-go"
 )
 
 func assertLive(t *testing.T, w *world, want clusterSet) {
@@ -141,6 +148,16 @@ func TestSweepReportsWhatWillNotGo(t *testing.T) {
 	mine := w.leftovers("alpha")
 	foreign := w.loadBalancer(nil)
 	w.listener(foreign, mine.TargetGroups[0])
+	// A second controller security group, still used by a network interface
+	// (a real one in moto: the sweeper must see it and not try the delete).
+	heldSG := w.securityGroup(map[string]string{TagELBCluster: "alpha"})
+	eni, err := w.c.EC2.CreateNetworkInterface(w.ctx, &ec2.CreateNetworkInterfaceInput{
+		SubnetId: aws.String(w.subnets[0]), Groups: []string{heldSG}, Description: aws.String("ELB app/k8s-lb/0123"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eniID := aws.ToString(eni.NetworkInterface.NetworkInterfaceId)
 
 	held := newProxy(t, func(service, action string, _ int) (string, int, bool) {
 		return "DependencyViolation", 400, service == "ec2" && action == "DeleteSecurityGroup"
@@ -150,12 +167,14 @@ func TestSweepReportsWhatWillNotGo(t *testing.T) {
 		t.Fatalf("done=%v permanent=%v timedOut=%v passes=%d, want a timeout after several passes",
 			rep.Done(), rep.Permanent(), rep.TimedOut, rep.Passes)
 	}
-	err := rep.Err()
+	err = rep.Err()
 	if err == nil {
 		t.Fatal("no error")
 	}
 	for _, want := range []string{
-		"sweep of cluster \"alpha\" in us-west-2: 2 resource(s) remain at the deadline:",
+		"sweep of cluster \"alpha\" in us-west-2: 3 resource(s) remain at the deadline:",
+		"- ec2:security-group " + heldSG + " (k8s-sg-",
+		"): in use by network interfaces " + eniID + " (ELB app/k8s-lb/0123)",
 		"- elasticloadbalancing:targetgroup " + mine.TargetGroups[0],
 		"delete failed: operation error Elastic Load Balancing v2: DeleteTargetGroup",
 		"ResourceInUse",
@@ -167,10 +186,14 @@ func TestSweepReportsWhatWillNotGo(t *testing.T) {
 			t.Errorf("report lacks %q:\n%v", want, err)
 		}
 	}
+	if got := held.calls["ec2/DeleteSecurityGroup"]; got != held.injected("ec2/DeleteSecurityGroup") {
+		t.Errorf("DeleteSecurityGroup called %d times, %d of them for the held group", got, got-held.injected("ec2/DeleteSecurityGroup"))
+	}
 	if held.injected("ec2/DeleteSecurityGroup") < 2 {
 		t.Errorf("DeleteSecurityGroup tried %d times, want retries", held.injected("ec2/DeleteSecurityGroup"))
 	}
-	assertLive(t, w, clusterSet{LoadBalancers: []string{foreign}, TargetGroups: mine.TargetGroups, SecurityGroups: mine.SecurityGroups})
+	assertLive(t, w, clusterSet{LoadBalancers: []string{foreign}, TargetGroups: mine.TargetGroups,
+		SecurityGroups: append([]string{heldSG}, mine.SecurityGroups...)})
 }
 
 // TestSweepThrottling: the first three calls of every action are throttled;
@@ -229,4 +252,63 @@ func TestSweepEventualConsistency(t *testing.T) {
 		}
 	}
 	assertLive(t, w, other)
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	c := clients{EC2: &ec2.Client{}, ELB: nil, IAM: nil}
+	tests := []struct {
+		name    string
+		cfg     Config
+		wantErr string
+	}{
+		{"empty cluster name", Config{Region: testRegion}, `sweep: cluster name "" is not a valid EKS cluster name (1-100 characters: letters, digits, '-' and '_', starting with a letter or digit)`},
+		{"cluster name with a slash", Config{ClusterName: "a/b", Region: testRegion}, `sweep: cluster name "a/b" is not a valid EKS cluster name (1-100 characters: letters, digits, '-' and '_', starting with a letter or digit)`},
+		{"cluster name starting with a dash", Config{ClusterName: "-a", Region: testRegion}, `sweep: cluster name "-a" is not a valid EKS cluster name (1-100 characters: letters, digits, '-' and '_', starting with a letter or digit)`},
+		{"cluster name of 101 characters", Config{ClusterName: strings.Repeat("a", 101), Region: testRegion}, `sweep: cluster name "` + strings.Repeat("a", 101) + `" is not a valid EKS cluster name (1-100 characters: letters, digits, '-' and '_', starting with a letter or digit)`},
+		{"bad region", Config{ClusterName: "alpha", Region: "uswest2"}, `sweep: region "uswest2" is not a valid AWS region name`},
+		{"missing clients", Config{ClusterName: "alpha", Region: testRegion, EC2: c.EC2}, "sweep: EC2, ELB and IAM clients are required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := New(tt.cfg)
+			if err == nil || err.Error() != tt.wantErr {
+				t.Errorf("New() error = %v, want %s", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestErrorClassification(t *testing.T) {
+	api := func(code string) error { return &smithy.GenericAPIError{Code: code, Message: "m"} }
+	tests := []struct {
+		name                string
+		err                 error
+		notFound, permanent bool
+	}{
+		{"instance not found", api("InvalidInstanceID.NotFound"), true, false},
+		{"launch template not found", api("InvalidLaunchTemplateId.NotFound"), true, false},
+		{"security group not found", api("InvalidGroup.NotFound"), true, false},
+		{"iam no such entity", api("NoSuchEntity"), true, false},
+		{"load balancer not found", api("LoadBalancerNotFound"), true, false},
+		{"target group not found", api("TargetGroupNotFound"), true, false},
+		{"dependency violation waits", api("DependencyViolation"), false, false},
+		{"resource in use waits", api("ResourceInUse"), false, false},
+		{"delete conflict waits", api("DeleteConflict"), false, false},
+		{"access denied needs a human", api("AccessDenied"), false, true},
+		{"unauthorized operation needs a human", api("UnauthorizedOperation"), false, true},
+		{"deletion protection needs a human", api("OperationNotPermitted"), false, true},
+		{"deadline is not permanent", context.DeadlineExceeded, false, false},
+		{"wrapped", fmt.Errorf("x: %w", api("AccessDenied")), false, true},
+		{"plain error", errors.New("boom"), false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := isNotFound(tt.err); got != tt.notFound {
+				t.Errorf("isNotFound = %v, want %v", got, tt.notFound)
+			}
+			if got := isPermanent(tt.err); got != tt.permanent {
+				t.Errorf("isPermanent = %v, want %v", got, tt.permanent)
+			}
+		})
+	}
 }
