@@ -4,6 +4,7 @@ go 1.24
 
 require (
 	github.com/aws/aws-cdk-go/awscdk/v2 v2.223.0
+	github.com/aws/aws-cdk-go/awscdklambdagoalpha/v2 v2.220.0-alpha.0
 	github.com/aws/aws-lambda-go v1.54.0
 	github.com/aws/aws-sdk-go-v2 v1.48.0
 	github.com/aws/aws-sdk-go-v2/config v1.33.18
