@@ -166,10 +166,15 @@ func policyStatements(scope constructs.Construct, cluster *string) []awsiam.Poli
 	// The key of Karpenter's ownership tag contains the cluster name; a
 	// token cannot be part of a map key in Go, so the condition is built in
 	// CloudFormation (as aws-cdk's eks ServiceAccount does) when it is one.
-	var ownedByCluster any = map[string]any{"aws:ResourceTag/" + sweep.ClusterOwnedTag(*cluster): "owned"}
+	clusterTag := "aws:ResourceTag/" + sweep.ClusterOwnedTag(*cluster)
+	var ownedByCluster any = map[string]any{clusterTag: "owned"}
+	var taggedForCluster any = map[string]any{clusterTag: "false"}
 	if isToken(cluster) {
 		ownedByCluster = awscdk.NewCfnJson(scope, jsii.String("InstanceCondition"), &awscdk.CfnJsonProps{
 			Value: ownedByCluster,
+		})
+		taggedForCluster = awscdk.NewCfnJson(scope, jsii.String("SecurityGroupRuleCondition"), &awscdk.CfnJsonProps{
+			Value: taggedForCluster,
 		})
 	}
 	return []awsiam.PolicyStatement{
@@ -180,6 +185,7 @@ func policyStatements(scope constructs.Construct, cluster *string) []awsiam.Poli
 				"ec2:DescribeLaunchTemplates",
 				"ec2:DescribeSecurityGroups",
 				"ec2:DescribeNetworkInterfaces",
+				"ec2:DescribeSecurityGroupRules",
 				"elasticloadbalancing:DescribeLoadBalancers",
 				"elasticloadbalancing:DescribeTargetGroups",
 				"elasticloadbalancing:DescribeTags",
@@ -236,6 +242,14 @@ func policyStatements(scope constructs.Construct, cluster *string) []awsiam.Poli
 			Conditions: &map[string]any{
 				"StringEquals": map[string]any{"aws:ResourceTag/" + sweep.TagELBCluster: cluster},
 			},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			// The rules the Load Balancer Controller added to the cluster's
+			// node security group for its backend security group.
+			Sid:        jsii.String("RevokeClusterSecurityGroupRules"),
+			Actions:    jsii.Strings("ec2:RevokeSecurityGroupIngress"),
+			Resources:  &[]*string{arn("ec2", "security-group/*")},
+			Conditions: &map[string]any{"Null": taggedForCluster},
 		}),
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:       jsii.String("DeleteLoadBalancerControllerSecurityGroups"),

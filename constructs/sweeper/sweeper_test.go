@@ -110,6 +110,26 @@ func TestTemplateWithClusterToken(t *testing.T) {
 				"\":\"owned\"}",
 			})}},
 		})
+		tpl.HasResourceProperties(jsii.String("Custom::AWSCDKCfnJson"), &map[string]any{
+			"Value": map[string]any{"Fn::Join": []any{"", assertions.Match_ArrayWith(&[]any{
+				"{\"aws:ResourceTag/kubernetes.io/cluster/",
+				map[string]any{"Fn::ImportValue": assertions.Match_AnyValue()},
+				"\":\"false\"}",
+			})}},
+		})
+		tpl.HasResourceProperties(jsii.String("AWS::IAM::Policy"), &map[string]any{
+			"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
+				map[string]any{
+					"Sid":      "RevokeClusterSecurityGroupRules",
+					"Action":   "ec2:RevokeSecurityGroupIngress",
+					"Effect":   "Allow",
+					"Resource": assertions.Match_AnyValue(),
+					"Condition": map[string]any{
+						"Null": map[string]any{"Fn::GetAtt": []any{assertions.Match_AnyValue(), "Value"}},
+					},
+				},
+			})},
+		})
 		tpl.HasResourceProperties(jsii.String("AWS::IAM::Policy"), &map[string]any{
 			"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
 				map[string]any{
@@ -198,7 +218,7 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		resources string
 		condition string
 	}{
-		{"List", `["ec2:DescribeInstances","ec2:DescribeLaunchTemplates","ec2:DescribeSecurityGroups","ec2:DescribeNetworkInterfaces","elasticloadbalancing:DescribeLoadBalancers","elasticloadbalancing:DescribeTargetGroups","elasticloadbalancing:DescribeTags","iam:ListInstanceProfiles"]`,
+		{"List", `["ec2:DescribeInstances","ec2:DescribeLaunchTemplates","ec2:DescribeSecurityGroups","ec2:DescribeNetworkInterfaces","ec2:DescribeSecurityGroupRules","elasticloadbalancing:DescribeLoadBalancers","elasticloadbalancing:DescribeTargetGroups","elasticloadbalancing:DescribeTags","iam:ListInstanceProfiles"]`,
 			`"*"`, `null`},
 		{"TerminateKarpenterInstances", `"ec2:TerminateInstances"`, arn("ec2", "instance/*"),
 			`{"Null":{"aws:ResourceTag/karpenter.sh/nodepool":"false"},"StringEquals":{"aws:ResourceTag/kubernetes.io/cluster/llm":"owned"}}`},
@@ -211,6 +231,8 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		{"DeleteLoadBalancerControllerResources", `["elasticloadbalancing:DeleteLoadBalancer","elasticloadbalancing:DeleteTargetGroup"]`,
 			`[` + arn("elasticloadbalancing", "loadbalancer/*") + `,` + arn("elasticloadbalancing", "targetgroup/*/*") + `]`,
 			`{"StringEquals":{"aws:ResourceTag/elbv2.k8s.aws/cluster":"llm"}}`},
+		{"RevokeClusterSecurityGroupRules", `"ec2:RevokeSecurityGroupIngress"`, arn("ec2", "security-group/*"),
+			`{"Null":{"aws:ResourceTag/kubernetes.io/cluster/llm":"false"}}`},
 		{"DeleteLoadBalancerControllerSecurityGroups", `"ec2:DeleteSecurityGroup"`, arn("ec2", "security-group/*"),
 			`{"StringEquals":{"aws:ResourceTag/elbv2.k8s.aws/cluster":"llm"}}`},
 	}

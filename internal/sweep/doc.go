@@ -24,7 +24,10 @@
 // touched. The order is: terminate instances and wait until they are
 // terminated; delete launch templates; remove roles from and delete instance
 // profiles; delete load balancers and wait until they are gone; delete target
-// groups; delete security groups once no network interface uses them.
+// groups; delete security groups once no network interface uses them, after
+// revoking the ingress rules that reference them in the cluster's own
+// security groups (tag kubernetes.io/cluster/<cluster>; the controller adds
+// these for its backend security group).
 //
 // Every operation is idempotent (NotFound counts as deleted), so a sweep can be
 // rerun after a partial run. [Sweeper.Pass] does one round of work without

@@ -165,6 +165,10 @@ func (p *pass) securityGroups(wait string) {
 			p.remain(r, "in use by network interfaces "+strings.Join(held, ", "), nil)
 			continue
 		}
+		if err := p.releaseReferences(id); err != nil {
+			p.remain(r, "revoking the rules of the cluster's security groups that reference it failed", err)
+			continue
+		}
 		_, err = p.s.cfg.EC2.DeleteSecurityGroup(p.ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(id)})
 		if err != nil && !isNotFound(err) {
 			reason := "delete failed"
@@ -176,6 +180,56 @@ func (p *pass) securityGroups(wait string) {
 		}
 		p.deleted(r)
 	}
+}
+
+// releaseReferences revokes the ingress rules that reference the security
+// group id in the security groups of the cluster (tag
+// kubernetes.io/cluster/<cluster>, any value): the Load Balancer Controller
+// adds such rules for its backend security group to the node security
+// group, and while they exist id cannot be deleted (DependencyViolation).
+// Such a rule only admits traffic from id, which is about to go. Rules in
+// security groups without the cluster's tag are left alone and reported.
+func (p *pass) releaseReferences(id string) error {
+	out, err := p.s.cfg.EC2.DescribeSecurityGroups(p.ctx, &ec2.DescribeSecurityGroupsInput{
+		Filters: []ec2types.Filter{
+			filter("ip-permission.group-id", id),
+			filter("tag-key", ClusterOwnedTag(p.cluster())),
+		},
+	})
+	if err != nil {
+		return err
+	}
+	for _, g := range out.SecurityGroups {
+		gid := aws.ToString(g.GroupId)
+		if gid == id {
+			continue
+		}
+		rules, err := p.s.cfg.EC2.DescribeSecurityGroupRules(p.ctx, &ec2.DescribeSecurityGroupRulesInput{
+			Filters: []ec2types.Filter{filter("group-id", gid)},
+		})
+		if err != nil {
+			return err
+		}
+		var ids []string
+		for _, rule := range rules.SecurityGroupRules {
+			if !aws.ToBool(rule.IsEgress) && rule.ReferencedGroupInfo != nil &&
+				aws.ToString(rule.ReferencedGroupInfo.GroupId) == id {
+				ids = append(ids, aws.ToString(rule.SecurityGroupRuleId))
+			}
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		_, err = p.s.cfg.EC2.RevokeSecurityGroupIngress(p.ctx, &ec2.RevokeSecurityGroupIngressInput{
+			GroupId: aws.String(gid), SecurityGroupRuleIds: ids,
+		})
+		if err != nil && !isNotFound(err) {
+			return err
+		}
+		p.s.log.Info("revoked ingress rules referencing a security group", "kind", string(KindSecurityGroup),
+			"id", gid, "rules", ids, "referenced", id)
+	}
+	return nil
 }
 
 // referencedBy names the security groups whose rules reference id (a common

@@ -270,3 +270,41 @@ func union(sets ...clusterSet) clusterSet {
 	}
 	return u.sorted()
 }
+
+// allowFrom adds to group an ingress rule from the security group source
+// (port 80) and one from a CIDR (port 443).
+func (w *world) allowFrom(group, source string) {
+	w.t.Helper()
+	_, err := w.c.EC2.AuthorizeSecurityGroupIngress(w.ctx, &ec2.AuthorizeSecurityGroupIngressInput{
+		GroupId: aws.String(group),
+		IpPermissions: []ec2types.IpPermission{
+			{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(80), ToPort: aws.Int32(80),
+				UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: aws.String(source)}}},
+			{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(443), ToPort: aws.Int32(443),
+				IpRanges: []ec2types.IpRange{{CidrIp: aws.String("10.0.0.0/8")}}},
+		},
+	})
+	w.must(err, "ingress rules")
+}
+
+// ingress describes group's ingress rules as "port:source" strings.
+func (w *world) ingress(group string) []string {
+	w.t.Helper()
+	out, err := w.c.EC2.DescribeSecurityGroupRules(w.ctx, &ec2.DescribeSecurityGroupRulesInput{
+		Filters: []ec2types.Filter{filter("group-id", group)},
+	})
+	w.must(err, "listing rules")
+	var rules []string
+	for _, r := range out.SecurityGroupRules {
+		if aws.ToBool(r.IsEgress) {
+			continue
+		}
+		src := aws.ToString(r.CidrIpv4)
+		if r.ReferencedGroupInfo != nil {
+			src = aws.ToString(r.ReferencedGroupInfo.GroupId)
+		}
+		rules = append(rules, fmt.Sprintf("%d:%s", aws.ToInt32(r.FromPort), src))
+	}
+	sort.Strings(rules)
+	return rules
+}

@@ -158,6 +158,10 @@ func TestSweepReportsWhatWillNotGo(t *testing.T) {
 		t.Fatal(err)
 	}
 	eniID := aws.ToString(eni.NetworkInterface.NetworkInterfaceId)
+	// A security group outside the cluster whose rule references the
+	// controller's group: the report names it as the likely holder.
+	foreignSG := w.securityGroup(nil)
+	w.allowFrom(foreignSG, mine.SecurityGroups[0])
 
 	held := newProxy(t, func(service, action string, _ int) (string, int, bool) {
 		return "DependencyViolation", 400, service == "ec2" && action == "DeleteSecurityGroup"
@@ -179,7 +183,7 @@ func TestSweepReportsWhatWillNotGo(t *testing.T) {
 		"delete failed: operation error Elastic Load Balancing v2: DeleteTargetGroup",
 		"ResourceInUse",
 		"- ec2:security-group " + mine.SecurityGroups[0],
-		"delete failed: operation error EC2: DeleteSecurityGroup",
+		"delete failed (rules of " + foreignSG + " reference it): operation error EC2: DeleteSecurityGroup",
 		"DependencyViolation",
 	} {
 		if !strings.Contains(err.Error(), want) {
@@ -193,7 +197,36 @@ func TestSweepReportsWhatWillNotGo(t *testing.T) {
 		t.Errorf("DeleteSecurityGroup tried %d times, want retries", held.injected("ec2/DeleteSecurityGroup"))
 	}
 	assertLive(t, w, clusterSet{LoadBalancers: []string{foreign}, TargetGroups: mine.TargetGroups,
-		SecurityGroups: append([]string{heldSG}, mine.SecurityGroups...)})
+		SecurityGroups: append([]string{heldSG, foreignSG}, mine.SecurityGroups...)})
+}
+
+// TestSweepRevokesClusterRulesReferencingItsSecurityGroups: the Load
+// Balancer Controller lets its backend security group into the node security
+// group (tagged kubernetes.io/cluster/<cluster>); the sweep revokes exactly
+// that rule before deleting the backend group, and leaves the rules of
+// security groups without the cluster's tag alone.
+func TestSweepRevokesClusterRulesReferencingItsSecurityGroups(t *testing.T) {
+	w := newWorld(t)
+	mine := w.leftovers("alpha")
+	backend := mine.SecurityGroups[0]
+	nodeSG := w.securityGroup(map[string]string{ClusterOwnedTag("alpha"): "owned"})
+	w.allowFrom(nodeSG, backend)
+	otherSG := w.securityGroup(nil)
+	w.allowFrom(otherSG, backend)
+
+	rep := newSweeper(t, w.c, "alpha").Sweep(ctxTimeout(t, 60*time.Second))
+	if err := rep.Err(); err != nil {
+		t.Fatalf("sweep: %v", err)
+	}
+	if got, want := w.ingress(nodeSG), []string{"443:10.0.0.0/8"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("node security group rules = %v, want %v", got, want)
+	}
+	// moto keeps a rule whose source group is gone (AWS would have refused
+	// the delete with DependencyViolation instead, see the next test).
+	if got, want := w.ingress(otherSG), []string{"443:10.0.0.0/8", "80:" + backend}; !reflect.DeepEqual(got, want) {
+		t.Errorf("untagged security group rules = %v, want %v", got, want)
+	}
+	assertLive(t, w, clusterSet{SecurityGroups: []string{nodeSG, otherSG}})
 }
 
 // TestSweepThrottling: the first three calls of every action are throttled;
