@@ -6,17 +6,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -26,6 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/hybrid-llm/platform/internal/motoserver"
 )
 
 // The tests run the sweeper against moto in server mode (a real AWS API
@@ -33,79 +32,30 @@ import (
 // services), pinned in requirements-test.txt at the repository root. A missing
 // moto fails the tests with the install command: skipping would let CI pass
 // without testing the sweeper.
-const motoInstallHint = "moto is required for these tests: python3 -m pip install -r requirements-test.txt (from the repository root)"
 
 const testRegion = "us-west-2"
 
-// motoURL is the base URL of the moto server shared by the tests of this package.
-var motoURL string
+// moto is the server shared by the tests of this package.
+var moto *motoserver.Server
 
 func TestMain(m *testing.M) {
-	stop, err := startMoto()
+	var err error
+	moto, err = motoserver.Start()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "FAIL: starting moto:", err)
 		os.Exit(1)
 	}
 	code := m.Run()
-	stop()
+	moto.Stop()
 	os.Exit(code)
-}
-
-// startMoto starts `python3 -m moto.server` on 127.0.0.1 on a free port and
-// waits until it answers.
-func startMoto() (stop func(), err error) {
-	py := os.Getenv("PYTHON")
-	if py == "" {
-		py = "python3"
-	}
-	if out, err := exec.Command(py, "-c", "import moto.server, flask").CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("%s\n%s: %v\n%s", motoInstallHint, py, err, out)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command(py, "-m", "moto.server", "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("%s: %w", motoInstallHint, err)
-	}
-	stop = func() {
-		// Only the process group this harness started.
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		_ = cmd.Wait()
-	}
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	client := &http.Client{Transport: &http.Transport{Proxy: nil}, Timeout: 2 * time.Second}
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := client.Get(base + "/moto-api/data.json")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				motoURL = base
-				return stop, nil
-			}
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	stop()
-	return nil, fmt.Errorf("moto did not answer on %s within 60s; its output:\n%s", base, logs.String())
 }
 
 // resetMoto forgets every resource, so each test starts from an empty account.
 func resetMoto(t *testing.T) {
 	t.Helper()
-	client := &http.Client{Transport: &http.Transport{Proxy: nil}}
-	resp, err := client.Post(motoURL+"/moto-api/reset", "application/json", nil)
-	if err != nil {
-		t.Fatalf("resetting moto: %v", err)
+	if err := moto.Reset(); err != nil {
+		t.Fatal(err)
 	}
-	resp.Body.Close()
 }
 
 // clients are SDK clients pointed at an endpoint on 127.0.0.1 with fake
@@ -173,7 +123,7 @@ var credentialScopeRE = regexp.MustCompile(`Credential=[^/]+/\d+/[^/]+/([^/]+)/a
 
 func newProxy(t *testing.T, f fault) *proxy {
 	t.Helper()
-	target, _ := url.Parse(motoURL)
+	target, _ := url.Parse(moto.URL)
 	rp := httputil.NewSingleHostReverseProxy(target)
 	rp.Transport = &http.Transport{Proxy: nil}
 	p := &proxy{calls: map[string]int{}, faults: map[string]int{}, fault: f}
