@@ -233,3 +233,38 @@ func TestIsCompleteSweepDeadline(t *testing.T) {
 		})
 	}
 }
+
+func TestNewHandlerEnvironment(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		wantErr string
+		budget  time.Duration
+	}{
+		{"defaults", nil, "", 40 * time.Minute},
+		{"budget set", map[string]string{"SWEEP_BUDGET_SECONDS": "600"}, "", 10 * time.Minute},
+		{"budget not a number", map[string]string{"SWEEP_BUDGET_SECONDS": "ten"}, `sweeper: SWEEP_BUDGET_SECONDS="ten" is not a positive number of seconds`, 0},
+		{"per-call zero", map[string]string{"SWEEP_PER_CALL_SECONDS": "0"}, `sweeper: SWEEP_PER_CALL_SECONDS="0" is not a positive number of seconds`, 0},
+		{"poll negative", map[string]string{"SWEEP_POLL_SECONDS": "-1"}, `sweeper: SWEEP_POLL_SECONDS="-1" is not a positive number of seconds`, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, k := range []string{"SWEEP_BUDGET_SECONDS", "SWEEP_PER_CALL_SECONDS", "SWEEP_POLL_SECONDS"} {
+				t.Setenv(k, tt.env[k])
+			}
+			h, err := newHandler(slog.New(slog.NewJSONHandler(io.Discard, nil)))
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("error = %v, want %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h.budget != tt.budget || h.perCall != 2*time.Minute {
+				t.Errorf("budget %v perCall %v, want %v and 2m", h.budget, h.perCall, tt.budget)
+			}
+		})
+	}
+}

@@ -8,6 +8,7 @@
 //
 //	SWEEP_BUDGET_SECONDS    how long a Delete may take in all (default 2400)
 //	SWEEP_PER_CALL_SECONDS  how long one isComplete invocation sweeps (default 120)
+//	SWEEP_POLL_SECONDS      pause between passes within an invocation (default 10)
 //	AWS_REGION              the cluster's region (set by Lambda)
 package main
 
@@ -49,8 +50,12 @@ func newHandler(log *slog.Logger) (*handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	poll, err := seconds("SWEEP_POLL_SECONDS", 10)
+	if err != nil {
+		return nil, err
+	}
 	return &handler{
-		newSweeper: awsSweeper(log),
+		newSweeper: awsSweeper(log, poll),
 		now:        time.Now,
 		budget:     budget,
 		perCall:    perCall,
@@ -73,7 +78,7 @@ func seconds(env string, def int) (time.Duration, error) {
 
 // awsSweeper builds sweepers with the SDK's default configuration (the
 // function's role, AWS_REGION) and a retryer that backs off on throttling.
-func awsSweeper(log *slog.Logger) func(ctx context.Context, cluster string) (sweeper, error) {
+func awsSweeper(log *slog.Logger, poll time.Duration) func(ctx context.Context, cluster string) (sweeper, error) {
 	return func(ctx context.Context, cluster string) (sweeper, error) {
 		cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
 			return sweep.NewRetryer(10, 20*time.Second)
@@ -82,12 +87,13 @@ func awsSweeper(log *slog.Logger) func(ctx context.Context, cluster string) (swe
 			return nil, fmt.Errorf("sweeper: loading AWS configuration: %w", err)
 		}
 		return sweep.New(sweep.Config{
-			ClusterName: cluster,
-			Region:      cfg.Region,
-			EC2:         ec2.NewFromConfig(cfg),
-			ELB:         elb.NewFromConfig(cfg),
-			IAM:         iam.NewFromConfig(cfg),
-			Logger:      log,
+			ClusterName:  cluster,
+			Region:       cfg.Region,
+			EC2:          ec2.NewFromConfig(cfg),
+			ELB:          elb.NewFromConfig(cfg),
+			IAM:          iam.NewFromConfig(cfg),
+			Logger:       log,
+			PollInterval: poll,
 		})
 	}
 }
