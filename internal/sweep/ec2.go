@@ -210,18 +210,27 @@ func (p *pass) releaseReferences(id string) error {
 		if err != nil {
 			return err
 		}
+		// Revoke by the rule's properties rather than its id: then only the
+		// security group is the resource IAM authorizes (a rule id would add
+		// the security-group-rule resource, which carries no cluster tag).
 		var ids []string
+		var perms []ec2types.IpPermission
 		for _, rule := range rules.SecurityGroupRules {
 			if !aws.ToBool(rule.IsEgress) && rule.ReferencedGroupInfo != nil &&
 				aws.ToString(rule.ReferencedGroupInfo.GroupId) == id {
 				ids = append(ids, aws.ToString(rule.SecurityGroupRuleId))
+				perms = append(perms, ec2types.IpPermission{
+					IpProtocol: rule.IpProtocol, FromPort: rule.FromPort, ToPort: rule.ToPort,
+					UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: aws.String(id),
+						UserId: rule.ReferencedGroupInfo.UserId}},
+				})
 			}
 		}
-		if len(ids) == 0 {
+		if len(perms) == 0 {
 			continue
 		}
 		_, err = p.s.cfg.EC2.RevokeSecurityGroupIngress(p.ctx, &ec2.RevokeSecurityGroupIngressInput{
-			GroupId: aws.String(gid), SecurityGroupRuleIds: ids,
+			GroupId: aws.String(gid), IpPermissions: perms,
 		})
 		if err != nil && !isNotFound(err) {
 			return err
