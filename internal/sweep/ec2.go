@@ -15,12 +15,39 @@ func filter(name string, values ...string) ec2types.Filter {
 }
 
 func ec2TagValue(tags []ec2types.Tag, key string) string {
+	v, _ := ec2Tag(tags, key)
+	return v
+}
+
+func ec2Tag(tags []ec2types.Tag, key string) (string, bool) {
 	for _, t := range tags {
 		if aws.ToString(t.Key) == key {
-			return aws.ToString(t.Value)
+			return aws.ToString(t.Value), true
 		}
 	}
-	return ""
+	return "", false
+}
+
+// The server-side filters select the cluster's resources; these checks repeat
+// them on what came back, so that an API (or emulator) that ignored a filter
+// can never widen a sweep.
+
+func (p *pass) isKarpenterInstance(tags []ec2types.Tag) bool {
+	owned, _ := ec2Tag(tags, ClusterOwnedTag(p.cluster()))
+	_, pool := ec2Tag(tags, TagNodePool)
+	return owned == "owned" && pool
+}
+
+func (p *pass) isKarpenterLaunchTemplate(tags []ec2types.Tag) bool {
+	eks, _ := ec2Tag(tags, TagEKSClusterName)
+	_, class := ec2Tag(tags, TagNodeClass)
+	legacy, _ := ec2Tag(tags, TagLegacyLaunchTemplateCluster)
+	return (eks == p.cluster() && class) || legacy == p.cluster()
+}
+
+func (p *pass) isControllerSecurityGroup(tags []ec2types.Tag) bool {
+	v, _ := ec2Tag(tags, TagELBCluster)
+	return v == p.cluster()
 }
 
 // instances terminates the cluster's Karpenter instances and reports whether
@@ -42,7 +69,11 @@ func (p *pass) instances() bool {
 			return false
 		}
 		for _, r := range out.Reservations {
-			found = append(found, r.Instances...)
+			for _, in := range r.Instances {
+				if p.isKarpenterInstance(in.Tags) && (in.State == nil || in.State.Name != ec2types.InstanceStateNameTerminated) {
+					found = append(found, in)
+				}
+			}
 		}
 	}
 	var toTerminate []string
@@ -104,7 +135,9 @@ func (p *pass) launchTemplates(wait string) {
 				return
 			}
 			for _, lt := range out.LaunchTemplates {
-				seen[aws.ToString(lt.LaunchTemplateId)] = lt
+				if p.isKarpenterLaunchTemplate(lt.Tags) {
+					seen[aws.ToString(lt.LaunchTemplateId)] = lt
+				}
 			}
 		}
 	}
@@ -137,7 +170,11 @@ func (p *pass) securityGroups(wait string) {
 			p.listFailed(KindSecurityGroup, err)
 			return
 		}
-		groups = append(groups, out.SecurityGroups...)
+		for _, g := range out.SecurityGroups {
+			if p.isControllerSecurityGroup(g.Tags) {
+				groups = append(groups, g)
+			}
+		}
 	}
 	sort.Slice(groups, func(i, j int) bool { return aws.ToString(groups[i].GroupId) < aws.ToString(groups[j].GroupId) })
 	for _, g := range groups {
@@ -157,11 +194,16 @@ func (p *pass) securityGroups(wait string) {
 			p.remain(r, "listing its network interfaces failed", err)
 			continue
 		}
-		if len(enis.NetworkInterfaces) > 0 {
-			var held []string
-			for _, n := range enis.NetworkInterfaces {
-				held = append(held, fmt.Sprintf("%s (%s)", aws.ToString(n.NetworkInterfaceId), aws.ToString(n.Description)))
+		var held []string
+		for _, n := range enis.NetworkInterfaces {
+			for _, g := range n.Groups {
+				if aws.ToString(g.GroupId) == id {
+					held = append(held, fmt.Sprintf("%s (%s)", aws.ToString(n.NetworkInterfaceId), aws.ToString(n.Description)))
+					break
+				}
 			}
+		}
+		if len(held) > 0 {
 			p.remain(r, "in use by network interfaces "+strings.Join(held, ", "), nil)
 			continue
 		}
@@ -201,7 +243,7 @@ func (p *pass) releaseReferences(id string) error {
 	}
 	for _, g := range out.SecurityGroups {
 		gid := aws.ToString(g.GroupId)
-		if gid == id {
+		if _, tagged := ec2Tag(g.Tags, ClusterOwnedTag(p.cluster())); gid == id || !tagged {
 			continue
 		}
 		rules, err := p.s.cfg.EC2.DescribeSecurityGroupRules(p.ctx, &ec2.DescribeSecurityGroupRulesInput{
@@ -216,7 +258,7 @@ func (p *pass) releaseReferences(id string) error {
 		var ids []string
 		var perms []ec2types.IpPermission
 		for _, rule := range rules.SecurityGroupRules {
-			if !aws.ToBool(rule.IsEgress) && rule.ReferencedGroupInfo != nil &&
+			if aws.ToString(rule.GroupId) == gid && !aws.ToBool(rule.IsEgress) && rule.ReferencedGroupInfo != nil &&
 				aws.ToString(rule.ReferencedGroupInfo.GroupId) == id {
 				ids = append(ids, aws.ToString(rule.SecurityGroupRuleId))
 				perms = append(perms, ec2types.IpPermission{

@@ -117,6 +117,9 @@ type proxy struct {
 	calls  map[string]int // service/action -> calls seen
 	faults map[string]int // service/action -> faults injected
 	fault  fault
+	// rewrite, when set, may return a changed form to forward instead of
+	// the request's (moto does not check request signatures).
+	rewrite func(key string, form url.Values) url.Values
 }
 
 var credentialScopeRE = regexp.MustCompile(`Credential=[^/]+/\d+/[^/]+/([^/]+)/aws4_request`)
@@ -147,6 +150,14 @@ func newProxy(t *testing.T, f fault) *proxy {
 			p.mu.Unlock()
 			writeAWSError(w, service, code, status)
 			return
+		}
+		if p.rewrite != nil {
+			if nf := p.rewrite(key, form); nf != nil {
+				body = []byte(nf.Encode())
+				r.Body = io.NopCloser(bytes.NewReader(body))
+				r.ContentLength = int64(len(body))
+				r.Header.Set("Content-Length", fmt.Sprint(len(body)))
+			}
 		}
 		rp.ServeHTTP(w, r)
 	}))

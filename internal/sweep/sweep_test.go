@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
@@ -249,6 +250,49 @@ func TestSweepRevokesClusterRulesReferencingItsSecurityGroups(t *testing.T) {
 		t.Errorf("untagged security group rules = %v, want %v", got, want)
 	}
 	assertLive(t, w, clusterSet{SecurityGroups: []string{nodeSG, otherSG}})
+}
+
+// TestSweepIgnoredFiltersDoNotWidenTheSweep: the proxy drops the filters of
+// every EC2 and IAM listing, as a broken API or emulator might, so they
+// return everything; the sweeper's own checks keep it to the cluster.
+func TestSweepIgnoredFiltersDoNotWidenTheSweep(t *testing.T) {
+	w := newWorld(t)
+	w.leftovers("alpha")
+	other := w.leftovers("beta")
+	untagged := clusterSet{
+		Instances:       []string{w.instance(nil)},
+		LaunchTemplates: []string{w.launchTemplate(nil)},
+		SecurityGroups:  []string{w.securityGroup(nil)},
+	}
+	backend := w.securityGroup(map[string]string{TagELBCluster: "alpha"})
+	w.allowFrom(untagged.SecurityGroups[0], backend)
+	px := newProxy(t, noFault)
+	stripped := 0
+	px.rewrite = func(key string, form url.Values) url.Values {
+		changed := false
+		for k := range form {
+			if strings.HasPrefix(k, "Filter.") || k == "PathPrefix" {
+				delete(form, k)
+				changed = true
+			}
+		}
+		if changed {
+			stripped++
+			return form
+		}
+		return nil
+	}
+	rep := newSweeper(t, newClients(t, px.URL), "alpha").Sweep(ctxTimeout(t, 60*time.Second))
+	if err := rep.Err(); err != nil {
+		t.Fatalf("sweep: %v", err)
+	}
+	if stripped == 0 {
+		t.Fatal("the proxy stripped no filter")
+	}
+	if got, want := w.ingress(untagged.SecurityGroups[0]), []string{"443:10.0.0.0/8", "80:" + backend}; !reflect.DeepEqual(got, want) {
+		t.Errorf("untagged security group rules = %v, want %v", got, want)
+	}
+	assertLive(t, w, union(other, untagged))
 }
 
 // TestSweepThrottling: the first three calls of every action are throttled;
