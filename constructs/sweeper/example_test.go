@@ -4,7 +4,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseks"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
-	"github.com/aws/jsii-runtime-go"
 
 	"github.com/hybrid-llm/platform/constructs/sweeper"
 )
@@ -27,5 +26,4 @@ func ExampleNew() {
 	// ...then the sweep, which removes the node role from Karpenter's
 	// instance profiles, then the role.
 	s.Resource.Node().AddDependency(nodeRole)
-	_ = jsii.String
 }
