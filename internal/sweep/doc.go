@@ -4,7 +4,7 @@
 //
 // What it deletes, and how it recognises that a resource belongs to the
 // cluster (facts from aws/karpenter-provider-aws at tag v1.14.1 and
-// kubernetes-sigs/aws-load-balancer-controller):
+// kubernetes-sigs/aws-load-balancer-controller at tag v3.5.0):
 //
 //   - EC2 instances launched by Karpenter: tag kubernetes.io/cluster/<cluster>=owned
 //     and tag key karpenter.sh/nodepool present (pkg/utils/utils.go GetTags).

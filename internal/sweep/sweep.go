@@ -17,9 +17,16 @@ import (
 )
 
 // Tag keys and values that mark a resource as created by a controller of the
-// cluster. Sources: aws/karpenter-provider-aws v1.14.1 pkg/apis/v1/labels.go,
-// pkg/utils/utils.go; kubernetes-sigs/aws-load-balancer-controller
-// docs/deploy/installation.md (tag elbv2.k8s.aws/cluster).
+// cluster. Sources: aws/karpenter-provider-aws v1.14.1 pkg/apis/v1/labels.go
+// (EKSClusterNameTagKey, LabelNodeClass), pkg/utils/utils.go (GetTags: the
+// tags of instances and their launch templates),
+// pkg/apis/v1/ec2nodeclass.go (InstanceProfileTags),
+// website/content/en/docs/upgrading/upgrade-guide.md (the dropped
+// karpenter.k8s.aws/cluster launch template tag);
+// kubernetes-sigs/aws-load-balancer-controller v3.5.0
+// pkg/shared_constants/tag_keys.go (TagKeyK8sCluster on load balancers,
+// target groups and security groups), pkg/networking/networking_manager.go
+// (the node security group carries kubernetes.io/cluster/<cluster>).
 const (
 	// TagNodePool is the key Karpenter puts on every instance it launches.
 	TagNodePool = "karpenter.sh/nodepool"
