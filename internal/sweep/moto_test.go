@@ -32,6 +32,21 @@ import (
 // services), pinned in requirements-test.txt at the repository root. A missing
 // moto fails the tests with the install command: skipping would let CI pass
 // without testing the sweeper.
+//
+// What moto 5.2.1 does not model, and how the tests make up for it:
+//   - DeleteSecurityGroup never fails with DependencyViolation (not for
+//     network interfaces, not for rules of other groups): the proxy injects it.
+//   - ListInstanceProfiles ignores PathPrefix: the sweeper re-checks the path,
+//     and the tests rely on that.
+//   - Instances go to terminated at once (no shutting-down phase), and load
+//     balancers vanish at once (no lingering network interfaces): waiting is
+//     exercised with an explicit network interface on a security group and
+//     with injected faults.
+//   - DeleteLoadBalancer ignores deletion protection: OperationNotPermitted is
+//     only covered by the error classification test.
+//   - Request signatures are not checked; the proxy relies on that to rewrite
+//     requests. ELBv2 has no server-side tag filter in AWS either: the
+//     sweeper reads tags with DescribeTags, which moto implements.
 
 const testRegion = "us-west-2"
 
