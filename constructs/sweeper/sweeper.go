@@ -1,0 +1,300 @@
+// Package sweeper provides the teardown custom resource: on stack delete it
+// removes what the cluster's controllers created outside CloudFormation
+// (Karpenter instances, launch templates and instance profiles; the Load
+// Balancer Controller's load balancers, target groups and security groups),
+// found by their tags, so that `cdk destroy` leaves nothing behind.
+//
+// The function is the Go Lambda in lambda/sweeper (logic in internal/sweep),
+// built at synth by awscdklambdagoalpha with the local Go toolchain for
+// provided.al2023 on arm64. It is both the onEvent and the isComplete handler
+// of a CDK Provider: onEvent returns at once, isComplete sweeps for up to
+// two minutes per call and is called every 30 seconds until nothing is left,
+// the sweep finds something a human must fix, or 40 minutes have passed.
+//
+// Make the Helm charts (and everything else in the cluster that creates AWS
+// resources) depend on Sweeper.Resource: CloudFormation then deletes them
+// first and runs the sweep last.
+package sweeper
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/customresources"
+	"github.com/aws/aws-cdk-go/awscdklambdagoalpha/v2"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/hybrid-llm/platform/internal/sweep"
+)
+
+// ResourceType is the CloudFormation type of the custom resource.
+const ResourceType = "Custom::ClusterSweeper"
+
+// Timing of a sweep. Budget bounds a whole Delete (the function then fails
+// it, naming what is left); it stays well inside CloudFormation's one-hour
+// limit for a custom resource, and TotalTimeout/QueryInterval gives the
+// Provider's waiter more attempts than Budget can use.
+const (
+	budgetSeconds       = 40 * 60
+	perCallSeconds      = 120
+	functionTimeoutMins = 5
+	queryIntervalSecs   = 30
+	totalTimeoutMins    = 50
+)
+
+// modulePath is this repository's Go module; the Lambda entry is found
+// relative to the directory whose go.mod declares it.
+const modulePath = "github.com/hybrid-llm/platform"
+
+// entryDir is the Lambda's main package, relative to the module root.
+const entryDir = "lambda/sweeper"
+
+// Props configures a Sweeper.
+type Props struct {
+	// ClusterName is the name of the EKS cluster whose leftovers are swept.
+	// Required. May be a token (e.g. cluster.ClusterName()); a literal must
+	// be a valid EKS cluster name.
+	ClusterName *string
+	// LogRetention is how long the function's and the Provider's logs are
+	// kept. Default: awslogs.RetentionDays_ONE_MONTH. The log groups are
+	// deleted with the stack (after the sweep succeeded; a failed sweep stops
+	// the stack deletion before them).
+	LogRetention awslogs.RetentionDays
+}
+
+// Sweeper is the teardown custom resource and its parts.
+type Sweeper struct {
+	// Construct is the node under which the children live.
+	Construct constructs.Construct
+	// Function is the Go Lambda (onEvent and isComplete handler).
+	Function awscdklambdagoalpha.GoFunction
+	// Provider is the custom resource provider wrapping Function.
+	Provider customresources.Provider
+	// Resource is the custom resource; make what must be deleted before the
+	// sweep (Helm charts, manifests) depend on it.
+	Resource awscdk.CustomResource
+}
+
+// New creates the sweeper of props.ClusterName in scope's stack.
+func New(scope constructs.Construct, id string, props *Props) *Sweeper {
+	if props == nil || props.ClusterName == nil || *props.ClusterName == "" {
+		panic("sweeper: ClusterName is required")
+	}
+	cluster := props.ClusterName
+	if !isToken(cluster) {
+		if err := sweep.ValidateClusterName(*cluster); err != nil {
+			panic(fmt.Sprintf("sweeper: cluster name %q is not a valid EKS cluster name", *cluster))
+		}
+	}
+	retention := props.LogRetention
+	if retention == "" {
+		retention = awslogs.RetentionDays_ONE_MONTH
+	}
+
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	s := &Sweeper{Construct: c}
+
+	logGroup := awslogs.NewLogGroup(c, jsii.String("LogGroup"), &awslogs.LogGroupProps{
+		Retention:     retention,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	s.Function = awscdklambdagoalpha.NewGoFunction(c, jsii.String("Function"), &awscdklambdagoalpha.GoFunctionProps{
+		Entry:        jsii.String(filepath.Join(moduleRoot(), entryDir)),
+		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture: awslambda.Architecture_ARM_64(),
+		Description:  jsii.String("Deletes what the cluster's controllers left behind (internal/sweep)"),
+		Timeout:      awscdk.Duration_Minutes(jsii.Number(functionTimeoutMins)),
+		MemorySize:   jsii.Number(256),
+		LogGroup:     logGroup,
+		Environment: &map[string]*string{
+			"SWEEP_BUDGET_SECONDS":   jsii.String(fmt.Sprint(budgetSeconds)),
+			"SWEEP_PER_CALL_SECONDS": jsii.String(fmt.Sprint(perCallSeconds)),
+		},
+		Bundling: &awscdklambdagoalpha.BundlingOptions{
+			// Reproducible, small binary: no local paths, no VCS stamp (the
+			// asset hash is the output's), no RPC mode (provided runtimes).
+			GoBuildFlags: &[]*string{
+				jsii.String("-trimpath"),
+				jsii.String("-buildvcs=false"),
+				jsii.String(`-ldflags="-s -w"`),
+				jsii.String("-tags=lambda.norpc"),
+			},
+		},
+	})
+	for _, st := range policyStatements(c, cluster) {
+		s.Function.AddToRolePolicy(st)
+	}
+
+	s.Provider = customresources.NewProvider(c, jsii.String("Provider"), &customresources.ProviderProps{
+		OnEventHandler:    s.Function,
+		IsCompleteHandler: s.Function,
+		QueryInterval:     awscdk.Duration_Seconds(jsii.Number(queryIntervalSecs)),
+		TotalTimeout:      awscdk.Duration_Minutes(jsii.Number(totalTimeoutMins)),
+		LogGroup: awslogs.NewLogGroup(c, jsii.String("ProviderLogGroup"), &awslogs.LogGroupProps{
+			Retention:     retention,
+			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		}),
+	})
+	s.Resource = awscdk.NewCustomResource(c, jsii.String("Resource"), &awscdk.CustomResourceProps{
+		ServiceToken: s.Provider.ServiceToken(),
+		ResourceType: jsii.String(ResourceType),
+		Properties:   &map[string]any{"ClusterName": cluster},
+	})
+	return s
+}
+
+func isToken(s *string) bool {
+	return *awscdk.Token_IsUnresolved(s)
+}
+
+// policyStatements grants what internal/sweep calls: listing on "*" (these
+// APIs take no resource, or are filtered by tag only after listing), and
+// every delete only on resources that carry this cluster's marks.
+func policyStatements(scope constructs.Construct, cluster *string) []awsiam.PolicyStatement {
+	stack := awscdk.Stack_Of(scope)
+	arn := func(service, resource string) *string {
+		return jsii.String(fmt.Sprintf("arn:%s:%s:%s:%s:%s", *stack.Partition(), service, *stack.Region(), *stack.Account(), resource))
+	}
+	// The key of Karpenter's ownership tag contains the cluster name; a
+	// token cannot be part of a map key in Go, so the condition is built in
+	// CloudFormation (as aws-cdk's eks ServiceAccount does) when it is one.
+	clusterTag := "aws:ResourceTag/" + sweep.ClusterOwnedTag(*cluster)
+	var ownedByCluster any = map[string]any{clusterTag: "owned"}
+	var taggedForCluster any = map[string]any{clusterTag: "false"}
+	if isToken(cluster) {
+		ownedByCluster = awscdk.NewCfnJson(scope, jsii.String("InstanceCondition"), &awscdk.CfnJsonProps{
+			Value: ownedByCluster,
+		})
+		taggedForCluster = awscdk.NewCfnJson(scope, jsii.String("SecurityGroupRuleCondition"), &awscdk.CfnJsonProps{
+			Value: taggedForCluster,
+		})
+	}
+	return []awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("List"),
+			Actions: jsii.Strings(
+				"ec2:DescribeInstances",
+				"ec2:DescribeLaunchTemplates",
+				"ec2:DescribeSecurityGroups",
+				"ec2:DescribeNetworkInterfaces",
+				"ec2:DescribeSecurityGroupRules",
+				"elasticloadbalancing:DescribeLoadBalancers",
+				"elasticloadbalancing:DescribeTargetGroups",
+				"elasticloadbalancing:DescribeTags",
+				"iam:ListInstanceProfiles",
+			),
+			Resources: jsii.Strings("*"),
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("TerminateKarpenterInstances"),
+			Actions:   jsii.Strings("ec2:TerminateInstances"),
+			Resources: &[]*string{arn("ec2", "instance/*")},
+			Conditions: &map[string]any{
+				"StringEquals": ownedByCluster,
+				"Null":         map[string]any{"aws:ResourceTag/" + sweep.TagNodePool: "false"},
+			},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("DeleteKarpenterLaunchTemplates"),
+			Actions:   jsii.Strings("ec2:DeleteLaunchTemplate"),
+			Resources: &[]*string{arn("ec2", "launch-template/*")},
+			Conditions: &map[string]any{
+				"StringEquals": map[string]any{"aws:ResourceTag/" + sweep.TagEKSClusterName: cluster},
+				"Null":         map[string]any{"aws:ResourceTag/" + sweep.TagNodeClass: "false"},
+			},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("DeleteLegacyKarpenterLaunchTemplates"),
+			Actions:   jsii.Strings("ec2:DeleteLaunchTemplate"),
+			Resources: &[]*string{arn("ec2", "launch-template/*")},
+			Conditions: &map[string]any{
+				"StringEquals": map[string]any{"aws:ResourceTag/" + sweep.TagLegacyLaunchTemplateCluster: cluster},
+			},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("DeleteKarpenterInstanceProfiles"),
+			Actions: jsii.Strings(
+				"iam:RemoveRoleFromInstanceProfile",
+				"iam:DeleteInstanceProfile",
+			),
+			// Karpenter v1.14 creates them under /karpenter/<region>/<cluster>/<EC2NodeClass UID>/.
+			Resources: &[]*string{jsii.String(fmt.Sprintf("arn:%s:iam::%s:instance-profile/karpenter/%s/%s/*",
+				*stack.Partition(), *stack.Account(), *stack.Region(), *cluster))},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("DeleteLoadBalancerControllerResources"),
+			Actions: jsii.Strings(
+				"elasticloadbalancing:DeleteLoadBalancer",
+				"elasticloadbalancing:DeleteTargetGroup",
+			),
+			Resources: &[]*string{
+				arn("elasticloadbalancing", "loadbalancer/*"),
+				arn("elasticloadbalancing", "targetgroup/*/*"),
+			},
+			Conditions: &map[string]any{
+				"StringEquals": map[string]any{"aws:ResourceTag/" + sweep.TagELBCluster: cluster},
+			},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			// The rules the Load Balancer Controller added to the cluster's
+			// node security group for its backend security group.
+			Sid:        jsii.String("RevokeClusterSecurityGroupRules"),
+			Actions:    jsii.Strings("ec2:RevokeSecurityGroupIngress"),
+			Resources:  &[]*string{arn("ec2", "security-group/*")},
+			Conditions: &map[string]any{"Null": taggedForCluster},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("DeleteLoadBalancerControllerSecurityGroups"),
+			Actions:   jsii.Strings("ec2:DeleteSecurityGroup"),
+			Resources: &[]*string{arn("ec2", "security-group/*")},
+			Conditions: &map[string]any{
+				"StringEquals": map[string]any{"aws:ResourceTag/" + sweep.TagELBCluster: cluster},
+			},
+		}),
+	}
+}
+
+// moduleRoot returns the directory of this module's go.mod: found from the
+// working directory (cdk runs `go run .` at the repository root; `go test`
+// runs in the package's directory), else from this source file's location.
+func moduleRoot() string {
+	var starts []string
+	if wd, err := os.Getwd(); err == nil {
+		starts = append(starts, wd)
+	}
+	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
+		starts = append(starts, filepath.Dir(file))
+	}
+	for _, dir := range starts {
+		for d := dir; ; d = filepath.Dir(d) {
+			if isModuleRoot(d) {
+				return d
+			}
+			if filepath.Dir(d) == d {
+				break
+			}
+		}
+	}
+	panic(fmt.Sprintf("sweeper: no go.mod declaring module %s above %q: run cdk or go test inside the repository", modulePath, starts))
+}
+
+func isModuleRoot(dir string) bool {
+	b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "module" && f[1] == modulePath {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,299 @@
+package sweeper_test
+
+import (
+	"debug/elf"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseks"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/awscdk-kubectl-go/kubectlv34/v2"
+
+	"github.com/hybrid-llm/platform/constructs/sweeper"
+)
+
+var env = &awscdk.Environment{Account: jsii.String("111111111111"), Region: jsii.String("us-west-2")}
+
+// check turns a failed jsii assertion (a panic) into a test error.
+func check(t *testing.T, name string, f func()) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			t.Errorf("%s: %v", name, r)
+		}
+	}()
+	f()
+}
+
+// withCluster synthesizes the way the app uses the sweeper: the cluster in
+// one stack, the sweeper in a second one, named by the cluster's token.
+func withCluster(t *testing.T) (assertions.Template, *sweeper.Sweeper) {
+	t.Helper()
+	app := awscdk.NewApp(nil)
+	cs := awscdk.NewStack(app, jsii.String("Cluster"), &awscdk.StackProps{Env: env})
+	cluster := awseks.NewCluster(cs, jsii.String("Cluster"), &awseks.ClusterProps{
+		Version:            awseks.KubernetesVersion_Of(jsii.String("1.35")),
+		KubectlLayer:       kubectlv34.NewKubectlV34Layer(cs, jsii.String("KubectlLayer")),
+		DefaultCapacity:    jsii.Number(0),
+		AuthenticationMode: awseks.AuthenticationMode_API,
+	})
+	as := awscdk.NewStack(app, jsii.String("Addons"), &awscdk.StackProps{Env: env})
+	s := sweeper.New(as, "Sweeper", &sweeper.Props{ClusterName: cluster.ClusterName()})
+	return assertions.Template_FromStack(as, nil), s
+}
+
+func literal(t *testing.T, props *sweeper.Props) assertions.Template {
+	t.Helper()
+	app := awscdk.NewApp(nil)
+	st := awscdk.NewStack(app, jsii.String("Addons"), &awscdk.StackProps{Env: env})
+	sweeper.New(st, "Sweeper", props)
+	return assertions.Template_FromStack(st, nil)
+}
+
+func TestNewPanicsOnMisuse(t *testing.T) {
+	tests := []struct {
+		name  string
+		props *sweeper.Props
+		want  string
+	}{
+		{"nil props", nil, "sweeper: ClusterName is required"},
+		{"no cluster name", &sweeper.Props{}, "sweeper: ClusterName is required"},
+		{"empty cluster name", &sweeper.Props{ClusterName: jsii.String("")}, "sweeper: ClusterName is required"},
+		{"malformed cluster name", &sweeper.Props{ClusterName: jsii.String("my cluster")}, `sweeper: cluster name "my cluster" is not a valid EKS cluster name`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func() {
+				if r := recover(); fmt.Sprint(r) != tt.want {
+					t.Errorf("panic = %v, want %s", r, tt.want)
+				}
+			}()
+			app := awscdk.NewApp(nil)
+			st := awscdk.NewStack(app, jsii.String("S"), &awscdk.StackProps{Env: env})
+			sweeper.New(st, "Sweeper", tt.props)
+		})
+	}
+}
+
+func TestTemplateWithClusterToken(t *testing.T) {
+	tpl, s := withCluster(t)
+	if s.Function == nil || s.Provider == nil || s.Resource == nil || s.Construct == nil {
+		t.Fatal("Sweeper fields not set")
+	}
+	check(t, "go function on provided.al2023 arm64", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), &map[string]any{
+			"Runtime":       "provided.al2023",
+			"Architectures": []any{"arm64"},
+			"Handler":       "bootstrap",
+			"Timeout":       300,
+			"Environment": map[string]any{"Variables": map[string]any{
+				"SWEEP_BUDGET_SECONDS": "2400", "SWEEP_PER_CALL_SECONDS": "120"}},
+		})
+	})
+	check(t, "custom resource with ClusterName from the cluster stack", func() {
+		tpl.HasResourceProperties(jsii.String(sweeper.ResourceType), &map[string]any{
+			"ClusterName": map[string]any{"Fn::ImportValue": assertions.Match_StringLikeRegexp(jsii.String("^Cluster:"))},
+		})
+		tpl.ResourceCountIs(jsii.String(sweeper.ResourceType), jsii.Number(1))
+	})
+	check(t, "instance condition keyed by the cluster token goes through CfnJson", func() {
+		tpl.HasResourceProperties(jsii.String("Custom::AWSCDKCfnJson"), &map[string]any{
+			"Value": map[string]any{"Fn::Join": []any{"", assertions.Match_ArrayWith(&[]any{
+				"{\"aws:ResourceTag/kubernetes.io/cluster/",
+				map[string]any{"Fn::ImportValue": assertions.Match_AnyValue()},
+				"\":\"owned\"}",
+			})}},
+		})
+		tpl.HasResourceProperties(jsii.String("Custom::AWSCDKCfnJson"), &map[string]any{
+			"Value": map[string]any{"Fn::Join": []any{"", assertions.Match_ArrayWith(&[]any{
+				"{\"aws:ResourceTag/kubernetes.io/cluster/",
+				map[string]any{"Fn::ImportValue": assertions.Match_AnyValue()},
+				"\":\"false\"}",
+			})}},
+		})
+		tpl.HasResourceProperties(jsii.String("AWS::IAM::Policy"), &map[string]any{
+			"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
+				map[string]any{
+					"Sid":      "RevokeClusterSecurityGroupRules",
+					"Action":   "ec2:RevokeSecurityGroupIngress",
+					"Effect":   "Allow",
+					"Resource": assertions.Match_AnyValue(),
+					"Condition": map[string]any{
+						"Null": map[string]any{"Fn::GetAtt": []any{assertions.Match_AnyValue(), "Value"}},
+					},
+				},
+			})},
+		})
+		tpl.HasResourceProperties(jsii.String("AWS::IAM::Policy"), &map[string]any{
+			"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
+				map[string]any{
+					"Sid":      "TerminateKarpenterInstances",
+					"Action":   "ec2:TerminateInstances",
+					"Effect":   "Allow",
+					"Resource": assertions.Match_AnyValue(),
+					"Condition": map[string]any{
+						"StringEquals": map[string]any{"Fn::GetAtt": []any{assertions.Match_AnyValue(), "Value"}},
+						"Null":         map[string]any{"aws:ResourceTag/karpenter.sh/nodepool": "false"},
+					},
+				},
+			})},
+		})
+	})
+	t.Run("waiter calls isComplete every 30s, at most 100 times", func(t *testing.T) {
+		b, _ := json.Marshal(tpl.FindResources(jsii.String("AWS::StepFunctions::StateMachine"), nil))
+		for _, want := range []string{`\"IntervalSeconds\":30`, `\"MaxAttempts\":100`} {
+			if !strings.Contains(string(b), want) {
+				t.Errorf("state machine lacks %s: %s", want, b)
+			}
+		}
+	})
+}
+
+// TestBundlesArm64Binary synthesizes to a directory and checks that the
+// function's asset is a linux/arm64 executable named bootstrap, built with
+// the local Go toolchain (no Docker).
+func TestBundlesArm64Binary(t *testing.T) {
+	out := t.TempDir()
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(out)})
+	st := awscdk.NewStack(app, jsii.String("Addons"), &awscdk.StackProps{Env: env})
+	sweeper.New(st, "Sweeper", &sweeper.Props{ClusterName: jsii.String("llm")})
+	app.Synth(nil)
+	bins, _ := filepath.Glob(filepath.Join(out, "asset.*", "bootstrap"))
+	if len(bins) != 1 {
+		t.Fatalf("want one asset with a bootstrap, got %v", bins)
+	}
+	f, err := elf.Open(bins[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if f.Machine != elf.EM_AARCH64 || f.Type != elf.ET_EXEC {
+		t.Errorf("bootstrap is %v %v, want EM_AARCH64 ET_EXEC", f.Machine, f.Type)
+	}
+}
+
+// statement finds the policy statement with sid in the sweeper's policy.
+func statement(t *testing.T, tpl assertions.Template, sid string) map[string]any {
+	t.Helper()
+	policies := tpl.FindResources(jsii.String("AWS::IAM::Policy"), nil)
+	b, _ := json.Marshal(policies)
+	var ps map[string]struct {
+		Properties struct {
+			PolicyDocument struct{ Statement []map[string]any }
+		}
+	}
+	if err := json.Unmarshal(b, &ps); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		for _, st := range p.Properties.PolicyDocument.Statement {
+			if st["Sid"] == sid {
+				return st
+			}
+		}
+	}
+	t.Fatalf("no statement %s", sid)
+	return nil
+}
+
+func jsonOf(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func TestIAMLeastPrivilege(t *testing.T) {
+	tpl := literal(t, &sweeper.Props{ClusterName: jsii.String("llm")})
+	arn := func(service, resource string) string {
+		return `{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":` + service + `:us-west-2:111111111111:` + resource + `"]]}`
+	}
+	tests := []struct {
+		sid       string
+		actions   string
+		resources string
+		condition string
+	}{
+		{"List", `["ec2:DescribeInstances","ec2:DescribeLaunchTemplates","ec2:DescribeSecurityGroups","ec2:DescribeNetworkInterfaces","ec2:DescribeSecurityGroupRules","elasticloadbalancing:DescribeLoadBalancers","elasticloadbalancing:DescribeTargetGroups","elasticloadbalancing:DescribeTags","iam:ListInstanceProfiles"]`,
+			`"*"`, `null`},
+		{"TerminateKarpenterInstances", `"ec2:TerminateInstances"`, arn("ec2", "instance/*"),
+			`{"Null":{"aws:ResourceTag/karpenter.sh/nodepool":"false"},"StringEquals":{"aws:ResourceTag/kubernetes.io/cluster/llm":"owned"}}`},
+		{"DeleteKarpenterLaunchTemplates", `"ec2:DeleteLaunchTemplate"`, arn("ec2", "launch-template/*"),
+			`{"Null":{"aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass":"false"},"StringEquals":{"aws:ResourceTag/eks:eks-cluster-name":"llm"}}`},
+		{"DeleteLegacyKarpenterLaunchTemplates", `"ec2:DeleteLaunchTemplate"`, arn("ec2", "launch-template/*"),
+			`{"StringEquals":{"aws:ResourceTag/karpenter.k8s.aws/cluster":"llm"}}`},
+		{"DeleteKarpenterInstanceProfiles", `["iam:RemoveRoleFromInstanceProfile","iam:DeleteInstanceProfile"]`,
+			`{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":iam::111111111111:instance-profile/karpenter/us-west-2/llm/*"]]}`, `null`},
+		{"DeleteLoadBalancerControllerResources", `["elasticloadbalancing:DeleteLoadBalancer","elasticloadbalancing:DeleteTargetGroup"]`,
+			`[` + arn("elasticloadbalancing", "loadbalancer/*") + `,` + arn("elasticloadbalancing", "targetgroup/*/*") + `]`,
+			`{"StringEquals":{"aws:ResourceTag/elbv2.k8s.aws/cluster":"llm"}}`},
+		{"RevokeClusterSecurityGroupRules", `"ec2:RevokeSecurityGroupIngress"`, arn("ec2", "security-group/*"),
+			`{"Null":{"aws:ResourceTag/kubernetes.io/cluster/llm":"false"}}`},
+		{"DeleteLoadBalancerControllerSecurityGroups", `"ec2:DeleteSecurityGroup"`, arn("ec2", "security-group/*"),
+			`{"StringEquals":{"aws:ResourceTag/elbv2.k8s.aws/cluster":"llm"}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.sid, func(t *testing.T) {
+			st := statement(t, tpl, tt.sid)
+			if got := jsonOf(st["Action"]); got != tt.actions {
+				t.Errorf("Action = %s, want %s", got, tt.actions)
+			}
+			if got := jsonOf(st["Resource"]); got != tt.resources {
+				t.Errorf("Resource = %s\nwant %s", got, tt.resources)
+			}
+			if got := jsonOf(st["Condition"]); got != tt.condition {
+				t.Errorf("Condition = %s\nwant %s", got, tt.condition)
+			}
+			if st["Effect"] != "Allow" {
+				t.Errorf("Effect = %v", st["Effect"])
+			}
+		})
+	}
+	t.Run("no other statements and no wildcard deletes", func(t *testing.T) {
+		b, _ := json.Marshal(tpl.FindResources(jsii.String("AWS::IAM::Policy"), nil))
+		for _, bad := range []string{`"ec2:*"`, `"iam:*"`, `"elasticloadbalancing:*"`, `"*:*"`} {
+			if strings.Contains(string(b), bad) {
+				t.Errorf("policy grants %s", bad)
+			}
+		}
+	})
+	check(t, "no CfnJson for a literal name", func() {
+		tpl.ResourceCountIs(jsii.String("Custom::AWSCDKCfnJson"), jsii.Number(0))
+	})
+	check(t, "custom resource has the literal ClusterName", func() {
+		tpl.HasResourceProperties(jsii.String(sweeper.ResourceType), &map[string]any{"ClusterName": "llm"})
+	})
+}
+
+func TestLogRetention(t *testing.T) {
+	tests := []struct {
+		name  string
+		props *sweeper.Props
+		days  float64
+	}{
+		{"default one month", &sweeper.Props{ClusterName: jsii.String("llm")}, 30},
+		{"configured", &sweeper.Props{ClusterName: jsii.String("llm"), LogRetention: awslogs.RetentionDays_ONE_WEEK}, 7},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tpl := literal(t, tt.props)
+			check(t, "two log groups (function, provider) with the retention, deleted with the stack", func() {
+				tpl.ResourceCountIs(jsii.String("AWS::Logs::LogGroup"), jsii.Number(2))
+				tpl.AllResources(jsii.String("AWS::Logs::LogGroup"), &map[string]any{
+					"Properties":     map[string]any{"RetentionInDays": tt.days},
+					"DeletionPolicy": "Delete",
+				})
+			})
+			check(t, "function logs to its log group", func() {
+				tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), &map[string]any{
+					"Runtime":       "provided.al2023",
+					"LoggingConfig": map[string]any{"LogGroup": map[string]any{"Ref": assertions.Match_AnyValue()}},
+				})
+			})
+		})
+	}
+}

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hybrid-llm/platform/internal/sweep"
+)
+
+// The CDK Provider framework (aws-cdk-lib 2.223.0,
+// custom-resources/lib/provider-framework) calls the same function twice per
+// lifecycle event when an isComplete handler is configured:
+//
+//   - onEvent with the CloudFormation request (RequestType,
+//     ResourceProperties, PhysicalResourceId, ...). Its response
+//     (PhysicalResourceId, Data, and any custom field) is merged into the
+//     request to form the isComplete request ("Custom fields returned from
+//     OnEvent will be passed to IsComplete", types.d.ts). A Delete must not
+//     change the physical id.
+//   - isComplete, repeatedly every queryInterval until it returns
+//     IsComplete=true, throws (the resource FAILS with the error text), or
+//     totalTimeout passes ("Operation timed out").
+//
+// This function is both handlers. It tells them apart by the custom field
+// PhaseField, which only its own onEvent response puts into a request.
+
+// PhaseField is the custom field onEvent returns so that the isComplete
+// request can be recognised.
+const PhaseField = "SweeperPhase"
+
+// phaseIsComplete is PhaseField's value.
+const phaseIsComplete = "isComplete"
+
+// Request is what the Provider framework sends to onEvent and isComplete.
+type Request struct {
+	RequestType           string         `json:"RequestType"`
+	RequestID             string         `json:"RequestId"`
+	StackID               string         `json:"StackId"`
+	LogicalResourceID     string         `json:"LogicalResourceId"`
+	PhysicalResourceID    string         `json:"PhysicalResourceId,omitempty"`
+	ResourceType          string         `json:"ResourceType"`
+	ResourceProperties    map[string]any `json:"ResourceProperties"`
+	OldResourceProperties map[string]any `json:"OldResourceProperties,omitempty"`
+	// SweeperPhase and SweepDeadline are set only in isComplete requests:
+	// they come from this function's onEvent response.
+	SweeperPhase  string `json:"SweeperPhase,omitempty"`
+	SweepDeadline string `json:"SweepDeadline,omitempty"`
+}
+
+// Response is what this function returns to the framework: an onEvent
+// response (PhysicalResourceId, Data, custom fields) or an isComplete one
+// (IsComplete, and Data only when complete).
+type Response struct {
+	PhysicalResourceID string            `json:"PhysicalResourceId,omitempty"`
+	Data               map[string]string `json:"Data,omitempty"`
+	IsComplete         *bool             `json:"IsComplete,omitempty"`
+	SweeperPhase       string            `json:"SweeperPhase,omitempty"`
+	SweepDeadline      string            `json:"SweepDeadline,omitempty"`
+}
+
+// sweeper is the part of *sweep.Sweeper the handler uses.
+type sweeper interface {
+	Sweep(ctx context.Context) sweep.Report
+}
+
+// handler holds the handler's dependencies.
+type handler struct {
+	// newSweeper returns the sweeper of a cluster.
+	newSweeper func(ctx context.Context, cluster string) (sweeper, error)
+	// now is the clock.
+	now func() time.Time
+	// budget is how long a Delete may take from onEvent to the last
+	// isComplete before it fails with the report of what is left.
+	budget time.Duration
+	// perCall bounds the sweeping one isComplete invocation does.
+	perCall time.Duration
+	// reserve is the time kept back from the Lambda deadline to answer.
+	reserve time.Duration
+	log     *slog.Logger
+}
+
+// physicalID is the physical resource id for a cluster. It is chosen at
+// Create and kept for the life of the resource: a changed ClusterName updates
+// the resource in place, so CloudFormation never sends a Delete (and a
+// sweep) for the old name as part of an update.
+func physicalID(cluster string) string { return "sweeper-" + cluster }
+
+// clusterName returns the validated ClusterName resource property.
+func clusterName(props map[string]any) (string, error) {
+	v, ok := props["ClusterName"]
+	if !ok {
+		return "", errors.New("sweeper: resource property ClusterName is required")
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("sweeper: resource property ClusterName must be a string, got %T", v)
+	}
+	if err := sweep.ValidateClusterName(s); err != nil {
+		return "", err
+	}
+	return s, nil
+}
+
+// Handle serves both onEvent and isComplete requests.
+func (h *handler) Handle(ctx context.Context, req Request) (Response, error) {
+	log := h.log.With("requestType", req.RequestType, "requestId", req.RequestID,
+		"logicalResourceId", req.LogicalResourceID, "physicalResourceId", req.PhysicalResourceID,
+		"phase", phaseName(req))
+	log.Info("request", "resourceProperties", req.ResourceProperties)
+	var resp Response
+	var err error
+	if req.SweeperPhase == phaseIsComplete {
+		resp, err = h.isComplete(ctx, log, req)
+	} else {
+		resp, err = h.onEvent(log, req)
+	}
+	if err != nil {
+		log.Error("failed", "error", err.Error())
+		return Response{}, err
+	}
+	log.Info("response", "response", resp)
+	return resp, nil
+}
+
+func phaseName(req Request) string {
+	if req.SweeperPhase == phaseIsComplete {
+		return "isComplete"
+	}
+	return "onEvent"
+}
+
+func (h *handler) onEvent(log *slog.Logger, req Request) (Response, error) {
+	cluster, err := clusterName(req.ResourceProperties)
+	if err != nil {
+		return Response{}, err
+	}
+	resp := Response{SweeperPhase: phaseIsComplete, Data: map[string]string{"ClusterName": cluster}}
+	switch req.RequestType {
+	case "Create":
+		resp.PhysicalResourceID = physicalID(cluster)
+	case "Update":
+		resp.PhysicalResourceID = req.PhysicalResourceID
+	case "Delete":
+		resp.PhysicalResourceID = req.PhysicalResourceID
+		resp.Data = nil
+		resp.SweepDeadline = h.now().Add(h.budget).UTC().Format(time.RFC3339)
+		log.Info("sweep scheduled", "cluster", cluster, "deadline", resp.SweepDeadline)
+	default:
+		return Response{}, fmt.Errorf("sweeper: unknown RequestType %q", req.RequestType)
+	}
+	return resp, nil
+}
+
+func (h *handler) isComplete(ctx context.Context, log *slog.Logger, req Request) (Response, error) {
+	done := true
+	if req.RequestType != "Delete" {
+		// Create and Update only validate, which onEvent did.
+		return Response{IsComplete: &done}, nil
+	}
+	cluster, err := clusterName(req.ResourceProperties)
+	if err != nil {
+		return Response{}, err
+	}
+	deadline, err := time.Parse(time.RFC3339, req.SweepDeadline)
+	if err != nil {
+		return Response{}, fmt.Errorf("sweeper: isComplete request has no valid SweepDeadline %q: %w", req.SweepDeadline, err)
+	}
+	s, err := h.newSweeper(ctx, cluster)
+	if err != nil {
+		return Response{}, err
+	}
+	// Sweep until this invocation's share of time is used, then let the
+	// framework call again after queryInterval.
+	stop := h.now().Add(h.perCall)
+	if deadline.Before(stop) {
+		stop = deadline
+	}
+	if d, ok := ctx.Deadline(); ok && d.Add(-h.reserve).Before(stop) {
+		stop = d.Add(-h.reserve)
+	}
+	sctx, cancel := context.WithDeadline(ctx, stop)
+	defer cancel()
+	rep := s.Sweep(sctx)
+	log.Info("sweep report", "report", rep)
+	switch {
+	case rep.Done():
+		return Response{IsComplete: &done}, nil
+	case rep.Permanent():
+		return Response{}, rep.Err()
+	case !h.now().Before(deadline):
+		return Response{}, fmt.Errorf("sweeper: gave up after %s: %w", h.budget, rep.Err())
+	}
+	notYet := false
+	return Response{IsComplete: &notYet}, nil
+}

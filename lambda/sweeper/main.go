@@ -1,0 +1,99 @@
+// Command sweeper is the Lambda function behind constructs/sweeper's custom
+// resource: the onEvent and isComplete handler of a CDK Provider. Create and
+// Update only validate the ClusterName property; Delete sweeps what the
+// cluster's controllers left behind (package internal/sweep), polled by the
+// Provider's isComplete waiter until nothing is left.
+//
+// Environment (set by the construct):
+//
+//	SWEEP_BUDGET_SECONDS    how long a Delete may take in all (default 2400)
+//	SWEEP_PER_CALL_SECONDS  how long one isComplete invocation sweeps (default 120)
+//	SWEEP_POLL_SECONDS      pause between passes within an invocation (default 10)
+//	AWS_REGION              the cluster's region (set by Lambda)
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/hybrid-llm/platform/internal/sweep"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	slog.SetDefault(log)
+	h, err := newHandler(log)
+	if err != nil {
+		log.Error("configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(h.Handle)
+}
+
+func newHandler(log *slog.Logger) (*handler, error) {
+	budget, err := seconds("SWEEP_BUDGET_SECONDS", 2400)
+	if err != nil {
+		return nil, err
+	}
+	perCall, err := seconds("SWEEP_PER_CALL_SECONDS", 120)
+	if err != nil {
+		return nil, err
+	}
+	poll, err := seconds("SWEEP_POLL_SECONDS", 10)
+	if err != nil {
+		return nil, err
+	}
+	return &handler{
+		newSweeper: awsSweeper(log, poll),
+		now:        time.Now,
+		budget:     budget,
+		perCall:    perCall,
+		reserve:    15 * time.Second,
+		log:        log,
+	}, nil
+}
+
+func seconds(env string, def int) (time.Duration, error) {
+	v := os.Getenv(env)
+	if v == "" {
+		return time.Duration(def) * time.Second, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("sweeper: %s=%q is not a positive number of seconds", env, v)
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+// awsSweeper builds sweepers with the SDK's default configuration (the
+// function's role, AWS_REGION) and a retryer that backs off on throttling.
+func awsSweeper(log *slog.Logger, poll time.Duration) func(ctx context.Context, cluster string) (sweeper, error) {
+	return func(ctx context.Context, cluster string) (sweeper, error) {
+		cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
+			return sweep.NewRetryer(10, 20*time.Second)
+		}))
+		if err != nil {
+			return nil, fmt.Errorf("sweeper: loading AWS configuration: %w", err)
+		}
+		return sweep.New(sweep.Config{
+			ClusterName:  cluster,
+			Region:       cfg.Region,
+			EC2:          ec2.NewFromConfig(cfg),
+			ELB:          elb.NewFromConfig(cfg),
+			IAM:          iam.NewFromConfig(cfg),
+			Logger:       log,
+			PollInterval: poll,
+		})
+	}
+}
