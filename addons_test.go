@@ -386,3 +386,51 @@ func TestAddonsDoNotChangeClusterResources(t *testing.T) {
 		t.Errorf("the add-ons change the cluster stack's resources:\n%s", lineDiff(want, got))
 	}
 }
+
+func TestAddonsSweeper(t *testing.T) {
+	tpl := defaults.templates[addonsStackID]
+	sweepers := resources(tpl, "Custom::ClusterSweeper")
+	if len(sweepers) != 1 {
+		t.Fatalf("%d sweepers, want 1", len(sweepers))
+	}
+	var sweeperID string
+	var sweeperRes map[string]any
+	for id, r := range sweepers {
+		sweeperID, sweeperRes = id, r
+	}
+	if got := props(sweeperRes)["ClusterName"]; got != defaults.cfg.ClusterName {
+		t.Errorf("sweeper ClusterName = %v, want %q", got, defaults.cfg.ClusterName)
+	}
+	t.Run("every release is deleted before the sweep runs", func(t *testing.T) {
+		for release, c := range helmCharts(t) {
+			if !strings.Contains(toJSON(t, c["DependsOn"]), `"`+sweeperID+`"`) {
+				t.Errorf("release %s does not depend on the sweeper: %v", release, c["DependsOn"])
+			}
+		}
+	})
+	t.Run("the Karpenter node role outlives the sweep", func(t *testing.T) {
+		nodeRole := defaults.platform.Addons.Karpenter.NodeRole.Role
+		nodeRoleID := *defaults.platform.Addons.Stack.GetLogicalId(nodeRole.Node().DefaultChild().(awscdk.CfnElement))
+		if !strings.Contains(toJSON(t, sweeperRes["DependsOn"]), `"`+nodeRoleID+`"`) {
+			t.Errorf("sweeper DependsOn = %v, want the node role %s", sweeperRes["DependsOn"], nodeRoleID)
+		}
+	})
+	t.Run("a Go function on provided.al2023 arm64", func(t *testing.T) {
+		check(t, "function", func() {
+			tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), &map[string]any{
+				"Runtime": "provided.al2023", "Architectures": []any{"arm64"}, "Handler": "bootstrap",
+			})
+		})
+	})
+	t.Run("off when sweeper.enabled=false", func(t *testing.T) {
+		s := mustSynthesize(t, map[string]any{"hybridLlm.sweeper.enabled": "false"})
+		if n := len(resources(s.templates[addonsStackID], "Custom::ClusterSweeper")); n != 0 {
+			t.Errorf("%d sweepers with sweeper.enabled=false", n)
+		}
+		for _, f := range resources(s.templates[addonsStackID], "AWS::Lambda::Function") {
+			if props(f)["Runtime"] == "provided.al2023" {
+				t.Error("the sweeper function is still there")
+			}
+		}
+	})
+}

@@ -92,6 +92,7 @@ func newApp(app awscdk.App, cfg config.Config) *platform {
 		LoadBalancerController: cfg.LoadBalancerController,
 		Karpenter:              cfg.Karpenter,
 		NvidiaDevicePlugin:     cfg.NvidiaDevicePlugin,
+		Sweeper:                cfg.Sweeper,
 	})
 	addons.Stack.AddDependency(nodeGroups.Stack, jsii.String("controllers run on the system node group"))
 	return &platform{Network: network, Cluster: cluster, NodeGroups: nodeGroups, Addons: addons}

@@ -7,21 +7,21 @@ go 1.25
 ignore ./node_modules
 
 require (
-	github.com/aws/aws-cdk-go/awscdk/v2 v2.223.0
-	github.com/aws/aws-cdk-go/awscdklambdagoalpha/v2 v2.220.0-alpha.0
-	github.com/aws/aws-lambda-go v1.54.0
+	github.com/aws/aws-cdk-go/awscdk/v2 v2.223.0 // newest whose Go bindings build with kubectlv34 and lambda-go: >= 2.224 moved ResourceEnvironment
+	github.com/aws/aws-cdk-go/awscdklambdagoalpha/v2 v2.220.0-alpha.0 // newest that builds with awscdk 2.223 (not in the checksum DB: GONOSUMDB, see README)
+	github.com/aws/aws-lambda-go v1.54.0 // v1.55 requires go 1.26
 	github.com/aws/aws-sdk-go-v2 v1.48.0
 	github.com/aws/aws-sdk-go-v2/config v1.33.18
 	github.com/aws/aws-sdk-go-v2/credentials v1.21.0
 	github.com/aws/aws-sdk-go-v2/service/ec2 v1.344.2
 	github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2 v1.63.9
 	github.com/aws/aws-sdk-go-v2/service/iam v1.64.9
-	github.com/aws/constructs-go/constructs/v10 v10.4.2
-	github.com/aws/jsii-runtime-go v1.118.0
+	github.com/aws/constructs-go/constructs/v10 v10.4.2 // >= 10.5 breaks awscdk 2.223 (ambiguous selector With)
+	github.com/aws/jsii-runtime-go v1.118.0 // what awscdk 2.223.0 requires
 	github.com/aws/smithy-go v1.28.9
-	github.com/cdklabs/awscdk-kubectl-go/kubectlv34/v2 v2.0.0
+	github.com/cdklabs/awscdk-kubectl-go/kubectlv34/v2 v2.0.0 // kubectl 1.34 layer, newest available; serves Kubernetes 1.33-1.35 (not in the checksum DB)
 	gopkg.in/yaml.v3 v3.0.1
-	k8s.io/apiextensions-apiserver v0.34.3
+	k8s.io/apiextensions-apiserver v0.34.3 // tests only; v0.35 needs x/tools 0.38, which dropped cmd/godoc imported by jsii-runtime-go 1.118
 	k8s.io/apimachinery v0.34.3
 	k8s.io/apiserver v0.34.3
 	sigs.k8s.io/yaml v1.6.0

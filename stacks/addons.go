@@ -14,6 +14,7 @@ import (
 	"github.com/hybrid-llm/platform/constructs/karpenter"
 	"github.com/hybrid-llm/platform/constructs/karpenterpools"
 	"github.com/hybrid-llm/platform/constructs/lbcontroller"
+	"github.com/hybrid-llm/platform/constructs/sweeper"
 )
 
 // NVIDIA device plugin chart coordinates.
@@ -42,6 +43,8 @@ type AddonsStackProps struct {
 	Karpenter config.Karpenter
 	// NvidiaDevicePlugin configures the NVIDIA device plugin.
 	NvidiaDevicePlugin config.NvidiaDevicePlugin
+	// Sweeper turns the teardown sweeper on or off.
+	Sweeper config.Sweeper
 }
 
 // AddonsStack is HybridLlmAddons: the Load Balancer Controller, Karpenter
@@ -57,6 +60,9 @@ type AddonsStack struct {
 	Pools *karpenterpools.Pools
 	// NvidiaDevicePlugin makes GPU nodes advertise nvidia.com/gpu.
 	NvidiaDevicePlugin *helmaddon.Addon
+	// Sweeper removes what the controllers created, on stack delete. Nil
+	// when sweeper.enabled is false.
+	Sweeper *sweeper.Sweeper
 }
 
 // NewAddonsStack builds HybridLlmAddons. Everything in it is created in this
@@ -113,5 +119,17 @@ func NewAddonsStack(scope constructs.Construct, id string, props *AddonsStackPro
 		Namespace:  nvidiaNamespace,
 		Values:     map[string]any{},
 	})
+
+	if props.Sweeper.Enabled {
+		s.Sweeper = sweeper.New(stack, "Sweeper", &sweeper.Props{ClusterName: jsii.String(props.ClusterName)})
+		// CloudFormation deletes dependents first: every release goes before
+		// the sweep (no controller is left to create resources while it runs),
+		// and the Karpenter node role after it (the sweep removes that role
+		// from Karpenter's instance profiles).
+		for _, addon := range []*helmaddon.Addon{s.LoadBalancerController.Addon, s.Karpenter.CRDs, s.Karpenter.Chart, s.NvidiaDevicePlugin} {
+			addon.Chart.Node().AddDependency(s.Sweeper.Resource)
+		}
+		s.Sweeper.Resource.Node().AddDependency(s.Karpenter.NodeRole.Role)
+	}
 	return s
 }
