@@ -434,3 +434,81 @@ func TestAddonsSweeper(t *testing.T) {
 		}
 	})
 }
+
+// pseudoParameterLength is the longest value of each pseudo parameter:
+// "aws-us-gov", a 14-character region such as "ap-southeast-5", 12 digits,
+// "amazonaws.com.cn".
+var pseudoParameterLength = map[string]int{"AWS::Partition": 10, "AWS::Region": 14, "AWS::AccountId": 12, "AWS::URLSuffix": 16}
+
+// deployedLength estimates the length of v once CloudFormation resolves it:
+// pseudo parameters at their longest, every other token (a Ref to a
+// resource, Fn::GetAtt, Fn::ImportValue) as 128 characters, longer than any
+// ARN or name this app references.
+func deployedLength(v any) int {
+	const tokenLength = 128
+	switch v := v.(type) {
+	case map[string]any:
+		if join, ok := v["Fn::Join"].([]any); ok && len(v) == 1 {
+			sep, _ := join[0].(string)
+			parts, _ := join[1].([]any)
+			n := len(sep) * max(len(parts)-1, 0)
+			for _, p := range parts {
+				n += deployedLength(p)
+			}
+			return n
+		}
+		if ref, ok := v["Ref"].(string); ok && len(v) == 1 {
+			if n, pseudo := pseudoParameterLength[ref]; pseudo {
+				return n
+			}
+		}
+		for k := range v {
+			if k == "Ref" || strings.HasPrefix(k, "Fn::") {
+				return tokenLength
+			}
+		}
+		n := 2
+		for k, x := range v {
+			n += len(k) + 4 + deployedLength(x)
+		}
+		return n
+	case []any:
+		n := 2
+		for _, x := range v {
+			n += deployedLength(x) + 1
+		}
+		return n
+	case string:
+		raw, _ := json.Marshal(v)
+		return len(raw)
+	default:
+		raw, _ := json.Marshal(v)
+		return len(raw)
+	}
+}
+
+// TestAddonsInlinePoliciesFitIAMLimits: IAM rejects a role whose inline
+// policies exceed 10,240 characters in total (whitespace excluded), at
+// deploy time only. The controller policies are inline because the
+// Karpenter one is too large for a managed policy (6,144).
+func TestAddonsInlinePoliciesFitIAMLimits(t *testing.T) {
+	const roleInlineLimit = 10240
+	checked := 0
+	for id, r := range resources(defaults.templates[addonsStackID], "AWS::IAM::Role") {
+		policies, _ := props(r)["Policies"].([]any)
+		total := 0
+		for _, p := range policies {
+			total += deployedLength(p.(map[string]any)["PolicyDocument"])
+		}
+		if total > roleInlineLimit {
+			t.Errorf("role %s: inline policies ~%d characters, over IAM's %d", id, total, roleInlineLimit)
+		}
+		if total > 0 {
+			checked++
+			t.Logf("role %s: inline policies ~%d of %d characters", id, total, roleInlineLimit)
+		}
+	}
+	if checked < 2 {
+		t.Errorf("checked %d roles with inline policies, want at least the two controller roles", checked)
+	}
+}
