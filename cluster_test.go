@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -196,5 +198,45 @@ func TestClusterNodeRole(t *testing.T) {
 	}
 	if n := strings.Count(policies, ":iam::aws:policy/"); n != 4 {
 		t.Errorf("node role has %d managed policies, want exactly 4: %s", n, policies)
+	}
+}
+
+// TestClusterKubectlHandlerRunsInTheVpc: the Lambda that applies manifests
+// and charts must reach the API through the private endpoint, or restricting
+// endpointPublicCidrs to an office range would break every deploy of the
+// add-ons stack. It lives in a nested stack, read from the cloud assembly.
+func TestClusterKubectlHandlerRunsInTheVpc(t *testing.T) {
+	dir := *defaults.app.Synth(nil).Directory()
+	files, err := filepath.Glob(filepath.Join(dir, "*KubectlProvider*.nested.template.json"))
+	if err != nil || len(files) != 1 {
+		t.Fatalf("kubectl provider nested template: %v %v", files, err)
+	}
+	raw, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tpl struct {
+		Resources map[string]map[string]any
+	}
+	if err := json.Unmarshal(raw, &tpl); err != nil {
+		t.Fatal(err)
+	}
+	functions := 0
+	for id, r := range tpl.Resources {
+		if r["Type"] != "AWS::Lambda::Function" {
+			continue
+		}
+		functions++
+		vpc, ok := props(r)["VpcConfig"].(map[string]any)
+		if !ok {
+			t.Errorf("%s runs outside the VPC", id)
+			continue
+		}
+		if subnets, _ := vpc["SubnetIds"].([]any); len(subnets) != len(defaults.cfg.Network.AvailabilityZones) {
+			t.Errorf("%s is in %d subnets, want the %d private ones", id, len(subnets), len(defaults.cfg.Network.AvailabilityZones))
+		}
+	}
+	if functions == 0 {
+		t.Error("no function in the kubectl provider")
 	}
 }
