@@ -372,6 +372,7 @@ func TestAddonsDoNotChangeClusterResources(t *testing.T) {
 	cluster := stacks.NewClusterStack(app, clusterStackID, &stacks.ClusterStackProps{
 		StackProps: awscdk.StackProps{Env: &awscdk.Environment{Region: jsii.String(cfg.Region)}}, Vpc: network.Vpc, ClusterName: cfg.ClusterName,
 		KubernetesVersion: cfg.KubernetesVersion, EndpointPublicCidrs: cfg.EndpointPublicCidrs, AdminPrincipalArn: cfg.AdminPrincipalArn,
+		ControlPlaneLogRetentionDays: cfg.ControlPlaneLogRetentionDays,
 	})
 	alone := assertions.Template_FromStack(cluster.Stack, nil)
 	resourcesJSON := func(tpl assertions.Template) string {

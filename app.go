@@ -75,6 +75,8 @@ func newApp(app awscdk.App, cfg config.Config) *platform {
 		KubernetesVersion:   cfg.KubernetesVersion,
 		EndpointPublicCidrs: cfg.EndpointPublicCidrs,
 		AdminPrincipalArn:   cfg.AdminPrincipalArn,
+
+		ControlPlaneLogRetentionDays: cfg.ControlPlaneLogRetentionDays,
 	})
 	nodeGroups := stacks.NewNodeGroupStack(app, nodeGroupsStackID, &stacks.NodeGroupStackProps{
 		StackProps: props("hybrid-llm-platform: system (CPU) and GPU managed node groups"),

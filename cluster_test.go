@@ -240,3 +240,33 @@ func TestClusterKubectlHandlerRunsInTheVpc(t *testing.T) {
 		t.Error("no function in the kubectl provider")
 	}
 }
+
+// TestClusterLeavesNoLogsOrKeysBehind: EKS creates /aws/eks/<cluster>/cluster
+// itself (never expiring, unknown to CloudFormation) unless it exists when the
+// cluster is created; the secrets key is deleted (after KMS's waiting period)
+// rather than retained.
+func TestClusterLeavesNoLogsOrKeysBehind(t *testing.T) {
+	tpl := defaults.templates[clusterStackID]
+	var logGroupID string
+	for id, lg := range resources(tpl, "AWS::Logs::LogGroup") {
+		if props(lg)["LogGroupName"] == "/aws/eks/hybrid-llm/cluster" {
+			logGroupID = id
+			if lg["DeletionPolicy"] != "Delete" || props(lg)["RetentionInDays"] != float64(90) {
+				t.Errorf("control-plane log group: DeletionPolicy %v, RetentionInDays %v; want Delete, 90", lg["DeletionPolicy"], props(lg)["RetentionInDays"])
+			}
+		}
+	}
+	if logGroupID == "" {
+		t.Fatal("no /aws/eks/hybrid-llm/cluster log group")
+	}
+	for id, c := range resources(tpl, "Custom::AWSCDK-EKS-Cluster") {
+		if !strings.Contains(toJSON(t, c["DependsOn"]), `"`+logGroupID+`"`) {
+			t.Errorf("cluster %s does not depend on the log group: EKS would create it first", id)
+		}
+	}
+	for id, k := range resources(tpl, "AWS::KMS::Key") {
+		if k["DeletionPolicy"] != "Delete" || props(k)["PendingWindowInDays"] != float64(30) {
+			t.Errorf("key %s: DeletionPolicy %v, PendingWindowInDays %v; want Delete, 30", id, k["DeletionPolicy"], props(k)["PendingWindowInDays"])
+		}
+	}
+}

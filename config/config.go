@@ -27,6 +27,9 @@ type Config struct {
 	// EndpointPublicCidrs are the CIDRs allowed to reach the public EKS API
 	// endpoint (the private endpoint is always on).
 	EndpointPublicCidrs []string `json:"endpointPublicCidrs"`
+	// ControlPlaneLogRetentionDays is how long the EKS control-plane logs
+	// (api, audit, authenticator, controllerManager, scheduler) are kept.
+	ControlPlaneLogRetentionDays int `json:"controlPlaneLogRetentionDays"`
 	// AdminPrincipalArn is the IAM role or user granted cluster-admin through
 	// an EKS access entry. Empty: no admin entry (a warning is printed).
 	AdminPrincipalArn string `json:"adminPrincipalArn"`
@@ -163,7 +166,8 @@ func Default() Config {
 			NatGateways:          3,
 			FlowLogRetentionDays: 30,
 		},
-		EndpointPublicCidrs: []string{"0.0.0.0/0"},
+		EndpointPublicCidrs:          []string{"0.0.0.0/0"},
+		ControlPlaneLogRetentionDays: 90,
 		SystemNodeGroup: NodeGroup{
 			InstanceTypes: []string{"m7i.xlarge", "m6i.xlarge"},
 			MinSize:       2,

@@ -86,6 +86,8 @@ func TestLoadRejects(t *testing.T) {
 			`network.vpcCidr "10.0.0.1/16" is not an IPv4 network CIDR such as "10.0.0.0/16"`},
 		{"flow log retention CloudWatch does not offer", map[string]any{"hybridLlm.network.flowLogRetentionDays": "10"},
 			"network.flowLogRetentionDays 10 is not a CloudWatch Logs retention; use one of 1, 3, 5, 7, 14, 30,"},
+		{"control-plane log retention CloudWatch does not offer", map[string]any{"hybridLlm.controlPlaneLogRetentionDays": "100"},
+			"controlPlaneLogRetentionDays 100 is not a CloudWatch Logs retention; use one of 1, 3, 5,"},
 		{"endpoint CIDR malformed", map[string]any{"hybridLlm.endpointPublicCidrs": "203.0.113.0"},
 			`endpointPublicCidrs: "203.0.113.0" is not an IPv4 network CIDR such as "203.0.113.0/24"`},
 		{"no endpoint CIDR", map[string]any{"hybridLlm.endpointPublicCidrs": "[]"},

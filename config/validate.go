@@ -27,6 +27,7 @@ func (c Config) Validate() error {
 	add(validateKubernetesVersion(c.KubernetesVersion))
 	add(validateNetwork(c.Network, c.Region))
 	add(validateEndpointCidrs(c.EndpointPublicCidrs))
+	add(validateRetention("controlPlaneLogRetentionDays", c.ControlPlaneLogRetentionDays))
 	add(validateAdminPrincipal(c.AdminPrincipalArn))
 	add(validateNodeGroup("systemNodeGroup", c.SystemNodeGroup, 2, false))
 	add(validateNodeGroup("gpuNodeGroup", c.GpuNodeGroup, 0, true))
@@ -135,10 +136,15 @@ func validateNetwork(n Network, region string) error {
 	if n.NatGateways < 1 || n.NatGateways > len(azs) {
 		errs = append(errs, fmt.Errorf("network.natGateways %d is out of range; use 1 (dev) to %d (one per AZ, production): private subnets need a NAT gateway to pull images", n.NatGateways, len(azs)))
 	}
-	if !slices.Contains(LogRetentionDays, n.FlowLogRetentionDays) {
-		errs = append(errs, fmt.Errorf("network.flowLogRetentionDays %d is not a CloudWatch Logs retention; use one of %s", n.FlowLogRetentionDays, joinInts(LogRetentionDays)))
-	}
+	errs = append(errs, validateRetention("network.flowLogRetentionDays", n.FlowLogRetentionDays))
 	return errors.Join(errs...)
+}
+
+func validateRetention(field string, days int) error {
+	if !slices.Contains(LogRetentionDays, days) {
+		return fmt.Errorf("%s %d is not a CloudWatch Logs retention; use one of %s", field, days, joinInts(LogRetentionDays))
+	}
+	return nil
 }
 
 func validateEndpointCidrs(cidrs []string) error {

@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseks"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/awscdk-kubectl-go/kubectlv34/v2"
@@ -24,6 +25,8 @@ type ClusterStackProps struct {
 	EndpointPublicCidrs []string
 	// AdminPrincipalArn gets cluster-admin through an access entry. Empty: none.
 	AdminPrincipalArn string
+	// ControlPlaneLogRetentionDays is the retention of the control-plane logs.
+	ControlPlaneLogRetentionDays int
 }
 
 // ClusterStack is HybridLlmCluster: the EKS control plane and what hangs off it.
@@ -54,9 +57,23 @@ var daemonSetAddons = []struct{ id, name string }{
 func NewClusterStack(scope constructs.Construct, id string, props *ClusterStackProps) *ClusterStack {
 	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
 
+	// Deleted with the stack (CDK's default keeps it, billing after the
+	// cluster is gone); KMS waits 30 days before it really deletes a key,
+	// during which the deletion can be cancelled.
 	secretsKey := awskms.NewKey(stack, jsii.String("SecretsKey"), &awskms.KeyProps{
 		Description:       jsii.String("Envelope encryption of Kubernetes secrets for EKS cluster " + props.ClusterName),
 		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_DESTROY,
+		PendingWindow:     awscdk.Duration_Days(jsii.Number(30)),
+	})
+
+	// EKS writes control-plane logs to this group, creating it (with no
+	// expiry, outside CloudFormation) if it does not exist: created here first,
+	// it gets a retention and is deleted with the stack.
+	controlPlaneLogs := awslogs.NewLogGroup(stack, jsii.String("ControlPlaneLogs"), &awslogs.LogGroupProps{
+		LogGroupName:  jsii.String("/aws/eks/" + props.ClusterName + "/cluster"),
+		Retention:     retention(props.ControlPlaneLogRetentionDays),
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
 
 	cluster := awseks.NewCluster(stack, jsii.String("Cluster"), &awseks.ClusterProps{
@@ -77,6 +94,8 @@ func NewClusterStack(scope constructs.Construct, id string, props *ClusterStackP
 			awseks.ClusterLoggingTypes_SCHEDULER,
 		},
 	})
+
+	cluster.Node().DefaultChild().Node().AddDependency(controlPlaneLogs)
 
 	// The aws-eks config-command output needs a masters role, which API
 	// authentication mode does not use; print the plain command instead.
