@@ -168,15 +168,23 @@ func referenceStatements(t *testing.T, f *fixture, clusterName string) []any {
 	return out
 }
 
-func TestControllerPolicyErrors(t *testing.T) {
+// policyStack builds an addons stack on its own holding an imported cluster
+// "llm", a node role and an interruption queue. It returns the stack, the
+// cluster and a function that returns fresh valid ControllerPolicyProps for
+// them.
+func policyStack() (awscdk.Stack, awseks.ICluster, func() *karpenter.ControllerPolicyProps) {
 	app := awscdk.NewApp(nil)
 	stack := awscdk.NewStack(app, jsii.String("Addons"), &awscdk.StackProps{Env: env})
 	cluster := awseks.Cluster_FromClusterAttributes(stack, jsii.String("Cluster"), &awseks.ClusterAttributes{ClusterName: jsii.String("llm")})
 	nodeRole := karpenter.NewNodeRole(stack, "NodeRole", &karpenter.NodeRoleProps{Cluster: cluster})
 	queue := karpenter.NewInterruptionQueue(stack, "Interruption", nil)
-	valid := func() *karpenter.ControllerPolicyProps {
+	return stack, cluster, func() *karpenter.ControllerPolicyProps {
 		return &karpenter.ControllerPolicyProps{Version: pinned, ClusterName: "llm", NodeRole: nodeRole.Role, Queue: queue.Queue}
 	}
+}
+
+func TestControllerPolicyErrors(t *testing.T) {
+	stack, cluster, valid := policyStack()
 	tests := []struct {
 		name   string
 		mutate func(p *karpenter.ControllerPolicyProps)
@@ -481,14 +489,8 @@ func TestInterruptionQueue(t *testing.T) {
 }
 
 func TestControllerPolicyDocuments(t *testing.T) {
-	app := awscdk.NewApp(nil)
-	stack := awscdk.NewStack(app, jsii.String("Addons"), &awscdk.StackProps{Env: env})
-	cluster := awseks.Cluster_FromClusterAttributes(stack, jsii.String("Cluster"), &awseks.ClusterAttributes{ClusterName: jsii.String("llm")})
-	nodeRole := karpenter.NewNodeRole(stack, "NodeRole", &karpenter.NodeRoleProps{Cluster: cluster})
-	queue := karpenter.NewInterruptionQueue(stack, "Interruption", nil)
-	docs, err := karpenter.ControllerPolicyDocuments(stack, &karpenter.ControllerPolicyProps{
-		Version: pinned, ClusterName: "llm", NodeRole: nodeRole.Role, Queue: queue.Queue,
-	})
+	stack, _, valid := policyStack()
+	docs, err := karpenter.ControllerPolicyDocuments(stack, valid())
 	if err != nil {
 		t.Fatal(err)
 	}
