@@ -12,72 +12,28 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseks"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/awscdk-kubectl-go/kubectlv34/v2"
 
 	"github.com/hybrid-llm/platform/constructs/helmaddon"
 	"github.com/hybrid-llm/platform/constructs/irsarole"
+	"github.com/hybrid-llm/platform/internal/cdktest"
 )
 
-// testApp is the shape the platform uses: a cluster stack (with its OIDC
-// provider) and a second stack that holds the constructs under test.
-type testApp struct {
-	clusterStack awscdk.Stack
-	stack        awscdk.Stack
-	cluster      awseks.Cluster
-}
-
-func newTestApp(t *testing.T) *testApp {
+// newTestApp builds the shape the platform uses: a cluster stack (with its
+// OIDC provider) and a second stack that holds the constructs under test.
+func newTestApp(t *testing.T) *cdktest.ClusterApp {
 	t.Helper()
-	env := &awscdk.Environment{Account: jsii.String("111111111111"), Region: jsii.String("us-west-2")}
-	app := awscdk.NewApp(nil)
-	clusterStack := awscdk.NewStack(app, jsii.String("Cluster"), &awscdk.StackProps{Env: env})
-	cluster := awseks.NewCluster(clusterStack, jsii.String("Cluster"), &awseks.ClusterProps{
-		Version:            awseks.KubernetesVersion_Of(jsii.String("1.35")),
-		KubectlLayer:       kubectlv34.NewKubectlV34Layer(clusterStack, jsii.String("KubectlLayer")),
-		DefaultCapacity:    jsii.Number(0),
-		AuthenticationMode: awseks.AuthenticationMode_API,
-	})
-	cluster.OpenIdConnectProvider() // the app's cluster stack owns the provider
-	stack := awscdk.NewStack(app, jsii.String("Addons"), &awscdk.StackProps{Env: env})
-	return &testApp{clusterStack: clusterStack, stack: stack, cluster: cluster}
-}
-
-// check runs a jsii assertion and turns its panic into a test error.
-func check(t *testing.T, name string, f func()) {
-	t.Helper()
-	defer func() {
-		if r := recover(); r != nil {
-			t.Errorf("%s: %v", name, r)
-		}
-	}()
-	f()
-}
-
-func panicText(f func()) (msg string) {
-	defer func() {
-		if r := recover(); r != nil {
-			msg = fmt.Sprint(r)
-		}
-	}()
-	f()
-	return ""
+	return cdktest.NewClusterApp(t, &cdktest.ClusterAppOptions{OIDCProvider: true})
 }
 
 // charts returns the HelmChart resources of tpl by logical id, as plain JSON.
-func charts(tpl assertions.Template) map[string]map[string]any {
-	out := map[string]map[string]any{}
-	for id, r := range *tpl.FindResources(awseks.HelmChart_RESOURCE_TYPE(), nil) {
-		b, _ := json.Marshal(r)
-		var m map[string]any
-		_ = json.Unmarshal(b, &m)
-		out[id] = m
-	}
-	return out
+func charts(t *testing.T, tpl assertions.Template) map[string]map[string]any {
+	t.Helper()
+	return cdktest.Resources(t, tpl, *awseks.HelmChart_RESOURCE_TYPE())
 }
 
 func onlyChart(t *testing.T, tpl assertions.Template) map[string]any {
 	t.Helper()
-	cs := charts(tpl)
+	cs := charts(t, tpl)
 	if len(cs) != 1 {
 		t.Fatalf("HelmChart resources = %d, want 1", len(cs))
 	}
@@ -145,25 +101,25 @@ func TestNewRejectsMisuse(t *testing.T) {
 	}
 	ta := newTestApp(t)
 	t.Run("nil props", func(t *testing.T) {
-		if got, want := panicText(func() { helmaddon.New(ta.stack, "Nil", nil) }), "helmaddon: props are required"; got != want {
+		if got, want := cdktest.PanicText(func() { helmaddon.New(ta.Stack, "Nil", nil) }), "helmaddon: props are required"; got != want {
 			t.Errorf("panic = %q, want %q", got, want)
 		}
 	})
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := validProps(ta.cluster)
+			p := validProps(ta.Cluster)
 			tt.mutate(p)
-			got := panicText(func() { helmaddon.New(ta.stack, fmt.Sprintf("Addon%d", i), p) })
+			got := cdktest.PanicText(func() { helmaddon.New(ta.Stack, fmt.Sprintf("Addon%d", i), p) })
 			if got != tt.want {
 				t.Errorf("panic = %q\nwant    %q", got, tt.want)
 			}
 		})
 	}
 	t.Run("namespace differs from the service account's", func(t *testing.T) {
-		sa := irsarole.New(ta.stack, "Sa", &irsarole.Props{Cluster: ta.cluster, Name: "karpenter", Namespace: "karpenter"})
-		p := validProps(ta.cluster)
+		sa := irsarole.New(ta.Stack, "Sa", &irsarole.Props{Cluster: ta.Cluster, Name: "karpenter", Namespace: "karpenter"})
+		p := validProps(ta.Cluster)
 		p.ServiceAccount = sa
-		got := panicText(func() { helmaddon.New(ta.stack, "Mismatch", p) })
+		got := cdktest.PanicText(func() { helmaddon.New(ta.Stack, "Mismatch", p) })
 		if want := `helmaddon: release namespace "kube-system" differs from the service account's namespace "karpenter"`; got != want {
 			t.Errorf("panic = %q\nwant    %q", got, want)
 		}
@@ -190,7 +146,7 @@ func TestValidVersions(t *testing.T) {
 
 func TestHTTPSChart(t *testing.T) {
 	ta := newTestApp(t)
-	p := validProps(ta.cluster)
+	p := validProps(ta.Cluster)
 	p.Values = map[string]any{
 		"clusterName":  "platform",
 		"replicaCount": 2,
@@ -202,8 +158,8 @@ func TestHTTPSChart(t *testing.T) {
 		"resources":    map[string]any{"requests": map[string]any{"cpu": "200m"}},
 		"tolerations":  []any{},
 	}
-	a := helmaddon.New(ta.stack, "Lbc", p)
-	tpl := assertions.Template_FromStack(ta.stack, nil)
+	a := helmaddon.New(ta.Stack, "Lbc", p)
+	tpl := assertions.Template_FromStack(ta.Stack, nil)
 
 	wantValues := map[string]any{
 		"clusterName":  "platform",
@@ -212,7 +168,7 @@ func TestHTTPSChart(t *testing.T) {
 		"tolerations":  []any{},
 	}
 	t.Run("release properties with user values over computed values", func(t *testing.T) {
-		check(t, "chart", func() {
+		cdktest.Check(t, "chart", func() {
 			tpl.HasResourceProperties(awseks.HelmChart_RESOURCE_TYPE(), &map[string]any{
 				"Chart":      "aws-load-balancer-controller",
 				"Repository": "https://aws.github.io/eks-charts",
@@ -241,28 +197,28 @@ func TestHTTPSChart(t *testing.T) {
 		}
 	})
 	t.Run("chart lives in the caller's stack only", func(t *testing.T) {
-		check(t, "addons stack", func() { tpl.ResourceCountIs(awseks.HelmChart_RESOURCE_TYPE(), jsii.Number(1)) })
-		clusterTpl := assertions.Template_FromStack(ta.clusterStack, nil)
-		check(t, "cluster stack", func() { clusterTpl.ResourceCountIs(awseks.HelmChart_RESOURCE_TYPE(), jsii.Number(0)) })
+		cdktest.Check(t, "addons stack", func() { tpl.ResourceCountIs(awseks.HelmChart_RESOURCE_TYPE(), jsii.Number(1)) })
+		clusterTpl := assertions.Template_FromStack(ta.ClusterStack, nil)
+		cdktest.Check(t, "cluster stack", func() { clusterTpl.ResourceCountIs(awseks.HelmChart_RESOURCE_TYPE(), jsii.Number(0)) })
 	})
 }
 
 func TestOCIChartAndFlags(t *testing.T) {
 	ta := newTestApp(t)
-	crd := helmaddon.New(ta.stack, "KarpenterCrd", &helmaddon.Props{
-		Cluster: ta.cluster, Chart: "karpenter-crd", Repository: "oci://public.ecr.aws/karpenter",
+	crd := helmaddon.New(ta.Stack, "KarpenterCrd", &helmaddon.Props{
+		Cluster: ta.Cluster, Chart: "karpenter-crd", Repository: "oci://public.ecr.aws/karpenter",
 		Version: "1.14.1", Release: "karpenter-crd", Namespace: "karpenter", CreateNamespace: true,
 	})
-	helmaddon.New(ta.stack, "Karpenter", &helmaddon.Props{
-		Cluster: ta.cluster, Chart: "karpenter", Repository: "oci://public.ecr.aws/karpenter/",
+	helmaddon.New(ta.Stack, "Karpenter", &helmaddon.Props{
+		Cluster: ta.Cluster, Chart: "karpenter", Repository: "oci://public.ecr.aws/karpenter/",
 		Version: "1.14.1", Release: "karpenter", Namespace: "karpenter",
 		Wait: true, Atomic: true, SkipCrds: true, Timeout: awscdk.Duration_Minutes(jsii.Number(15)),
 		DependsOn: []constructs.IDependable{crd.Chart},
 	})
-	tpl := assertions.Template_FromStack(ta.stack, nil)
+	tpl := assertions.Template_FromStack(ta.Stack, nil)
 
 	t.Run("oci repository is the full chart reference the handler pulls", func(t *testing.T) {
-		check(t, "crd chart", func() {
+		cdktest.Check(t, "crd chart", func() {
 			tpl.HasResourceProperties(awseks.HelmChart_RESOURCE_TYPE(), &map[string]any{
 				"Chart": "karpenter-crd", "Repository": "oci://public.ecr.aws/karpenter/karpenter-crd",
 				"Version": "1.14.1", "CreateNamespace": true,
@@ -271,7 +227,7 @@ func TestOCIChartAndFlags(t *testing.T) {
 		})
 	})
 	t.Run("flags and timeout are passed", func(t *testing.T) {
-		check(t, "karpenter chart", func() {
+		cdktest.Check(t, "karpenter chart", func() {
 			tpl.HasResourceProperties(awseks.HelmChart_RESOURCE_TYPE(), &map[string]any{
 				"Chart": "karpenter", "Repository": "oci://public.ecr.aws/karpenter/karpenter",
 				"Wait": true, "Atomic": true, "SkipCrds": true, "Timeout": "900s",
@@ -282,7 +238,7 @@ func TestOCIChartAndFlags(t *testing.T) {
 	t.Run("DependsOn orders the release after the CRD chart", func(t *testing.T) {
 		var crdID string
 		var main map[string]any
-		for id, c := range charts(tpl) {
+		for id, c := range charts(t, tpl) {
 			switch c["Properties"].(map[string]any)["Chart"] {
 			case "karpenter-crd":
 				crdID = id
@@ -298,23 +254,23 @@ func TestOCIChartAndFlags(t *testing.T) {
 
 func TestServiceAccount(t *testing.T) {
 	ta := newTestApp(t)
-	sa := irsarole.New(ta.stack, "KarpenterIrsa", &irsarole.Props{
-		Cluster: ta.cluster, Name: "karpenter", Namespace: "karpenter", CreateNamespace: true,
+	sa := irsarole.New(ta.Stack, "KarpenterIrsa", &irsarole.Props{
+		Cluster: ta.Cluster, Name: "karpenter", Namespace: "karpenter", CreateNamespace: true,
 	})
-	helmaddon.New(ta.stack, "Karpenter", &helmaddon.Props{
-		Cluster: ta.cluster, Chart: "karpenter", Repository: "oci://public.ecr.aws/karpenter",
+	helmaddon.New(ta.Stack, "Karpenter", &helmaddon.Props{
+		Cluster: ta.Cluster, Chart: "karpenter", Repository: "oci://public.ecr.aws/karpenter",
 		Version: "1.14.1", Release: "karpenter", ServiceAccount: sa,
 		Values: map[string]any{"settings": map[string]any{"clusterName": "platform"}},
 	})
-	other := irsarole.New(ta.stack, "OtherIrsa", &irsarole.Props{Cluster: ta.cluster, Name: "other", Namespace: "other"})
-	helmaddon.New(ta.stack, "Other", &helmaddon.Props{
-		Cluster: ta.cluster, Chart: "other", Repository: "https://example.com/charts",
+	other := irsarole.New(ta.Stack, "OtherIrsa", &irsarole.Props{Cluster: ta.Cluster, Name: "other", Namespace: "other"})
+	helmaddon.New(ta.Stack, "Other", &helmaddon.Props{
+		Cluster: ta.Cluster, Chart: "other", Repository: "https://example.com/charts",
 		Version: "1.0.0", Release: "other", ServiceAccount: other, SkipServiceAccountValues: true,
 	})
-	tpl := assertions.Template_FromStack(ta.stack, nil)
+	tpl := assertions.Template_FromStack(ta.Stack, nil)
 
 	t.Run("namespace defaults to the service account's and values name the account", func(t *testing.T) {
-		check(t, "chart", func() {
+		cdktest.Check(t, "chart", func() {
 			tpl.HasResourceProperties(awseks.HelmChart_RESOURCE_TYPE(), &map[string]any{
 				"Release":   "karpenter",
 				"Namespace": "karpenter",
@@ -326,7 +282,7 @@ func TestServiceAccount(t *testing.T) {
 		})
 	})
 	t.Run("SkipServiceAccountValues leaves values out", func(t *testing.T) {
-		check(t, "chart", func() {
+		cdktest.Check(t, "chart", func() {
 			tpl.HasResourceProperties(awseks.HelmChart_RESOURCE_TYPE(), &map[string]any{
 				"Release": "other", "Namespace": "other", "Values": assertions.Match_Absent(),
 			})
@@ -341,7 +297,7 @@ func TestServiceAccount(t *testing.T) {
 			}
 		}
 		var deps string
-		for _, c := range charts(tpl) {
+		for _, c := range charts(t, tpl) {
 			if c["Properties"].(map[string]any)["Release"] == "karpenter" {
 				deps = fmt.Sprint(c["DependsOn"])
 			}
@@ -357,11 +313,11 @@ func TestServiceAccount(t *testing.T) {
 // are resolved by CloudFormation inside the Values JSON string.
 func TestTokenValues(t *testing.T) {
 	ta := newTestApp(t)
-	p := validProps(ta.cluster)
-	p.Values = map[string]any{"clusterName": *ta.cluster.ClusterName()}
+	p := validProps(ta.Cluster)
+	p.Values = map[string]any{"clusterName": *ta.Cluster.ClusterName()}
 	p.UserValues = map[string]any{"replicaCount": 1}
-	helmaddon.New(ta.stack, "Lbc", p)
-	tpl := assertions.Template_FromStack(ta.stack, nil)
+	helmaddon.New(ta.Stack, "Lbc", p)
+	tpl := assertions.Template_FromStack(ta.Stack, nil)
 	values := onlyChart(t, tpl)["Properties"].(map[string]any)["Values"]
 	join, ok := values.(map[string]any)["Fn::Join"].([]any)
 	if !ok {

@@ -12,68 +12,17 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseks"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/awscdk-kubectl-go/kubectlv34/v2"
 
 	"github.com/hybrid-llm/platform/constructs/irsarole"
+	"github.com/hybrid-llm/platform/internal/cdktest"
 )
 
-// testApp is the shape the platform uses: a cluster stack (with its OIDC
-// provider, as the app's cluster stack creates it) and a second stack that
-// holds the constructs under test.
-type testApp struct {
-	app          awscdk.App
-	clusterStack awscdk.Stack
-	stack        awscdk.Stack
-	cluster      awseks.Cluster
-}
-
-func newTestApp(t *testing.T) *testApp {
+// newTestApp builds the shape the platform uses: a cluster stack (with its
+// OIDC provider, as the app's cluster stack creates it) and a second stack
+// that holds the constructs under test.
+func newTestApp(t *testing.T) *cdktest.ClusterApp {
 	t.Helper()
-	env := &awscdk.Environment{Account: jsii.String("111111111111"), Region: jsii.String("us-west-2")}
-	app := awscdk.NewApp(nil)
-	clusterStack := awscdk.NewStack(app, jsii.String("Cluster"), &awscdk.StackProps{Env: env})
-	cluster := awseks.NewCluster(clusterStack, jsii.String("Cluster"), &awseks.ClusterProps{
-		Version:            awseks.KubernetesVersion_Of(jsii.String("1.35")),
-		KubectlLayer:       kubectlv34.NewKubectlV34Layer(clusterStack, jsii.String("KubectlLayer")),
-		DefaultCapacity:    jsii.Number(0),
-		AuthenticationMode: awseks.AuthenticationMode_API,
-	})
-	cluster.OpenIdConnectProvider() // the app's cluster stack owns the provider
-	stack := awscdk.NewStack(app, jsii.String("Addons"), &awscdk.StackProps{Env: env})
-	return &testApp{app: app, clusterStack: clusterStack, stack: stack, cluster: cluster}
-}
-
-// check runs a jsii assertion and turns its panic into a test error.
-func check(t *testing.T, name string, f func()) {
-	t.Helper()
-	defer func() {
-		if r := recover(); r != nil {
-			t.Errorf("%s: %v", name, r)
-		}
-	}()
-	f()
-}
-
-// panicText runs f and returns the text of its panic ("" if none).
-func panicText(f func()) (msg string) {
-	defer func() {
-		if r := recover(); r != nil {
-			msg = fmt.Sprint(r)
-		}
-	}()
-	f()
-	return ""
-}
-
-func resourcesOfType(tpl assertions.Template, typ string) map[string]map[string]any {
-	out := map[string]map[string]any{}
-	for id, r := range *tpl.FindResources(jsii.String(typ), nil) {
-		b, _ := json.Marshal(r)
-		var m map[string]any
-		_ = json.Unmarshal(b, &m)
-		out[id] = m
-	}
-	return out
+	return cdktest.NewClusterApp(t, &cdktest.ClusterAppOptions{OIDCProvider: true})
 }
 
 func TestNewRejectsMisuse(t *testing.T) {
@@ -123,7 +72,7 @@ func TestNewRejectsMisuse(t *testing.T) {
 	ta := newTestApp(t)
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := panicText(func() { irsarole.New(ta.stack, fmt.Sprintf("Irsa%d", i), tt.props(ta.cluster)) })
+			got := cdktest.PanicText(func() { irsarole.New(ta.Stack, fmt.Sprintf("Irsa%d", i), tt.props(ta.Cluster)) })
 			if got != tt.want {
 				t.Errorf("panic = %q, want %q", got, tt.want)
 			}
@@ -181,10 +130,10 @@ func resolveIssuerJoin(t *testing.T, v any) string {
 
 func TestTrustPolicy(t *testing.T) {
 	ta := newTestApp(t)
-	irsarole.New(ta.stack, "Karpenter", &irsarole.Props{Cluster: ta.cluster, Name: "karpenter", Namespace: "karpenter"})
-	tpl := assertions.Template_FromStack(ta.stack, nil)
+	irsarole.New(ta.Stack, "Karpenter", &irsarole.Props{Cluster: ta.Cluster, Name: "karpenter", Namespace: "karpenter"})
+	tpl := assertions.Template_FromStack(ta.Stack, nil)
 
-	cfnJSON := resourcesOfType(tpl, "Custom::AWSCDKCfnJson")
+	cfnJSON := cdktest.Resources(t, tpl, "Custom::AWSCDKCfnJson")
 	if len(cfnJSON) != 1 {
 		t.Fatalf("Custom::AWSCDKCfnJson resources = %d, want 1", len(cfnJSON))
 	}
@@ -209,7 +158,7 @@ func TestTrustPolicy(t *testing.T) {
 	})
 
 	t.Run("role trusts only the cluster provider under those conditions", func(t *testing.T) {
-		check(t, "role", func() {
+		cdktest.Check(t, "role", func() {
 			tpl.HasResourceProperties(jsii.String("AWS::IAM::Role"), &map[string]any{
 				"AssumeRolePolicyDocument": map[string]any{
 					"Statement": []any{map[string]any{
@@ -226,7 +175,7 @@ func TestTrustPolicy(t *testing.T) {
 	})
 
 	t.Run("service account is annotated with the role ARN", func(t *testing.T) {
-		roles := resourcesOfType(tpl, "AWS::IAM::Role")
+		roles := cdktest.Resources(t, tpl, "AWS::IAM::Role")
 		var roleID string
 		for id, r := range roles {
 			if strings.Contains(fmt.Sprint(r["Properties"]), "AssumeRoleWithWebIdentity") {
@@ -260,12 +209,12 @@ func TestTrustPolicy(t *testing.T) {
 	})
 
 	t.Run("no namespace is created by default", func(t *testing.T) {
-		for _, r := range resourcesOfType(tpl, *awseks.KubernetesManifest_RESOURCE_TYPE()) {
+		for _, r := range cdktest.Resources(t, tpl, *awseks.KubernetesManifest_RESOURCE_TYPE()) {
 			if strings.Contains(fmt.Sprint(r["Properties"]), `"kind":"Namespace"`) {
 				t.Errorf("unexpected Namespace manifest: %v", r)
 			}
 		}
-		if got := len(resourcesOfType(tpl, *awseks.KubernetesManifest_RESOURCE_TYPE())); got != 1 {
+		if got := len(cdktest.Resources(t, tpl, *awseks.KubernetesManifest_RESOURCE_TYPE())); got != 1 {
 			t.Errorf("manifests = %d, want 1", got)
 		}
 	})
@@ -285,7 +234,7 @@ type manifest struct {
 func manifests(t *testing.T, tpl assertions.Template) []manifest {
 	t.Helper()
 	var out []manifest
-	for id, r := range resourcesOfType(tpl, *awseks.KubernetesManifest_RESOURCE_TYPE()) {
+	for id, r := range cdktest.Resources(t, tpl, *awseks.KubernetesManifest_RESOURCE_TYPE()) {
 		props := r["Properties"].(map[string]any)
 		var text string
 		switch m := props["Manifest"].(type) {
@@ -330,14 +279,14 @@ func findKind(ms []manifest, kind string) *manifest {
 
 func TestCreateNamespace(t *testing.T) {
 	ta := newTestApp(t)
-	r := irsarole.New(ta.stack, "Lbc", &irsarole.Props{
-		Cluster: ta.cluster, Name: "controller", Namespace: "lbc", CreateNamespace: true,
+	r := irsarole.New(ta.Stack, "Lbc", &irsarole.Props{
+		Cluster: ta.Cluster, Name: "controller", Namespace: "lbc", CreateNamespace: true,
 		Labels: map[string]string{"team": "platform"},
 	})
 	if r.Namespace == nil {
 		t.Fatal("Namespace is nil with CreateNamespace")
 	}
-	tpl := assertions.Template_FromStack(ta.stack, nil)
+	tpl := assertions.Template_FromStack(ta.Stack, nil)
 	ms := manifests(t, tpl)
 	ns, sa := findKind(ms, "Namespace"), findKind(ms, "ServiceAccount")
 	if ns == nil || sa == nil {
@@ -383,13 +332,13 @@ func TestPoliciesAndRoleName(t *testing.T) {
 			Actions: jsii.Strings("sqs:ReceiveMessage"), Resources: jsii.Strings("*"),
 		}),
 	}})
-	irsarole.New(ta.stack, "Irsa", &irsarole.Props{
-		Cluster: ta.cluster, Name: "sa", RoleName: "my-role",
+	irsarole.New(ta.Stack, "Irsa", &irsarole.Props{
+		Cluster: ta.Cluster, Name: "sa", RoleName: "my-role",
 		PolicyDocuments: map[string]awsiam.PolicyDocument{"Controller": doc},
 		ManagedPolicies: []awsiam.IManagedPolicy{awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("ReadOnlyAccess"))},
 	})
-	tpl := assertions.Template_FromStack(ta.stack, nil)
-	check(t, "role with name and policies", func() {
+	tpl := assertions.Template_FromStack(ta.Stack, nil)
+	cdktest.Check(t, "role with name and policies", func() {
 		tpl.HasResourceProperties(jsii.String("AWS::IAM::Role"), &map[string]any{
 			"RoleName": "my-role",
 			"Policies": []any{map[string]any{
@@ -417,12 +366,12 @@ func TestAddsNothingToClusterStack(t *testing.T) {
 	resources := func(with bool) map[string]any {
 		ta := newTestApp(t)
 		if with {
-			irsarole.New(ta.stack, "Karpenter", &irsarole.Props{Cluster: ta.cluster, Name: "karpenter", Namespace: "karpenter", CreateNamespace: true})
+			irsarole.New(ta.Stack, "Karpenter", &irsarole.Props{Cluster: ta.Cluster, Name: "karpenter", Namespace: "karpenter", CreateNamespace: true})
 		} else {
-			awscdk.NewCfnWaitConditionHandle(ta.stack, jsii.String("Placeholder"), nil)
+			awscdk.NewCfnWaitConditionHandle(ta.Stack, jsii.String("Placeholder"), nil)
 		}
 		// both stacks are built before the first template is taken
-		tpl := assertions.Template_FromStack(ta.clusterStack, nil).ToJSON()
+		tpl := assertions.Template_FromStack(ta.ClusterStack, nil).ToJSON()
 		return (*tpl)["Resources"].(map[string]any)
 	}
 	without, with := resources(false), resources(true)

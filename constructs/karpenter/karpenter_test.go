@@ -2,7 +2,6 @@ package karpenter_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"reflect"
 	"sort"
 	"strings"
@@ -14,14 +13,19 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/awscdk-kubectl-go/kubectlv34/v2"
 
 	"github.com/hybrid-llm/platform/constructs/karpenter"
+	"github.com/hybrid-llm/platform/internal/cdktest"
 )
 
 const pinned = "1.14.1"
 
-var env = &awscdk.Environment{Account: jsii.String("111111111111"), Region: jsii.String("us-west-2")}
+var env = cdktest.Env()
+
+// norm normalizes IAM statements for comparison with upstream's: the
+// imported cluster name shows as "${ImportedClusterName}", condition value
+// lists are compared as sets.
+var norm = cdktest.Statements{ImportValue: "${ImportedClusterName}", SortConditionValues: true}
 
 // fixture is a test app: a cluster stack and a second stack holding the
 // Karpenter AWS pieces, as the app composes them.
@@ -45,16 +49,8 @@ func (f *fixture) logicalID(c constructs.Construct) string {
 // first template is taken.
 func newFixtures(t *testing.T, context map[string]any) (token, literal *fixture) {
 	t.Helper()
-	app := awscdk.NewApp(&awscdk.AppProps{Context: &context})
-	clusterStack := awscdk.NewStack(app, jsii.String("Cluster"), &awscdk.StackProps{Env: env})
-	cluster := awseks.NewCluster(clusterStack, jsii.String("Cluster"), &awseks.ClusterProps{
-		Version:            awseks.KubernetesVersion_Of(jsii.String("1.35")),
-		KubectlLayer:       kubectlv34.NewKubectlV34Layer(clusterStack, jsii.String("KubectlLayer")),
-		DefaultCapacity:    jsii.Number(0),
-		AuthenticationMode: awseks.AuthenticationMode_API,
-	})
-	build := func(id string, c awseks.ICluster, name string) *fixture {
-		stack := awscdk.NewStack(app, jsii.String(id), &awscdk.StackProps{Env: env})
+	a := cdktest.NewClusterApp(t, &cdktest.ClusterAppOptions{Context: context})
+	build := func(stack awscdk.Stack, c awseks.ICluster, name string) *fixture {
 		nodeRole := karpenter.NewNodeRole(stack, "NodeRole", &karpenter.NodeRoleProps{Cluster: c})
 		queue := karpenter.NewInterruptionQueue(stack, "Interruption", nil)
 		doc, err := karpenter.ControllerPolicyDocument(stack, &karpenter.ControllerPolicyProps{
@@ -74,44 +70,19 @@ func newFixtures(t *testing.T, context map[string]any) (token, literal *fixture)
 		})
 		return &fixture{stack: stack, nodeRole: nodeRole, queue: queue}
 	}
-	token = build("Addons", cluster, *cluster.ClusterName())
-	imported := awseks.Cluster_FromClusterAttributes(clusterStack, jsii.String("Imported"), &awseks.ClusterAttributes{
+	token = build(a.Stack, a.Cluster, *a.Cluster.ClusterName())
+	imported := awseks.Cluster_FromClusterAttributes(a.ClusterStack, jsii.String("Imported"), &awseks.ClusterAttributes{
 		ClusterName: jsii.String("llm"),
 	})
-	literal = build("Literal", imported, "llm")
+	literal = build(awscdk.NewStack(a.App, jsii.String("Literal"), &awscdk.StackProps{Env: env}), imported, "llm")
 
-	clusterTpl := assertions.Template_FromStack(clusterStack, nil)
+	clusterTpl := assertions.Template_FromStack(a.ClusterStack, nil)
 	for _, f := range []*fixture{token, literal} {
 		f.tpl = assertions.Template_FromStack(f.stack, nil)
-		f.json = plain(t, f.tpl.ToJSON()).(map[string]any)
+		f.json = cdktest.Plain(t, f.tpl.ToJSON()).(map[string]any)
 		f.clusterTp = clusterTpl
 	}
 	return token, literal
-}
-
-// plain turns jsii-returned values into plain JSON values.
-func plain(t *testing.T, v any) any {
-	t.Helper()
-	raw, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out any
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// check runs a jsii assertion and turns its panic into a test error.
-func check(t *testing.T, name string, fn func()) {
-	t.Helper()
-	defer func() {
-		if r := recover(); r != nil {
-			t.Errorf("%s: %v", name, r)
-		}
-	}()
-	fn()
 }
 
 // resources returns the resources of type typ in the template.
@@ -126,90 +97,6 @@ func (f *fixture) resources(typ string) map[string]map[string]any {
 	return out
 }
 
-// flatten renders CloudFormation intrinsics as strings for comparison:
-// {"Ref": X} -> "${X}", {"Fn::GetAtt": [X, A]} -> "${X.A}", Fn::Join joined.
-func flatten(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		if ref, ok := t["Ref"].(string); ok && len(t) == 1 {
-			return "${" + ref + "}"
-		}
-		if _, ok := t["Fn::ImportValue"]; ok && len(t) == 1 {
-			return "${ImportedClusterName}"
-		}
-		if ga, ok := t["Fn::GetAtt"].([]any); ok && len(t) == 1 {
-			return fmt.Sprintf("${%v.%v}", ga[0], ga[1])
-		}
-		if join, ok := t["Fn::Join"].([]any); ok && len(t) == 1 {
-			var b strings.Builder
-			for i, p := range join[1].([]any) {
-				if i > 0 {
-					b.WriteString(join[0].(string))
-				}
-				b.WriteString(fmt.Sprint(flatten(p)))
-			}
-			return b.String()
-		}
-		out := map[string]any{}
-		for k, e := range t {
-			out[k] = flatten(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(t))
-		for i, e := range t {
-			out[i] = flatten(e)
-		}
-		return out
-	}
-	return v
-}
-
-// sortedSet turns an IAM string-or-list value into a sorted list.
-func sortedSet(v any) []string {
-	var out []string
-	switch t := v.(type) {
-	case string:
-		out = []string{t}
-	case []any:
-		for _, e := range t {
-			out = append(out, fmt.Sprint(e))
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-// canonical renders statements as sorted JSON strings with sorted Action and
-// Resource lists (and sorted condition value lists).
-func canonical(t *testing.T, statements []any) []string {
-	t.Helper()
-	var out []string
-	for _, s := range statements {
-		st := flatten(s).(map[string]any)
-		st["Action"] = sortedSet(st["Action"])
-		st["Resource"] = sortedSet(st["Resource"])
-		if cond, ok := st["Condition"].(map[string]any); ok {
-			for _, block := range cond {
-				if b, ok := block.(map[string]any); ok {
-					for k, v := range b {
-						if l, ok := v.([]any); ok {
-							b[k] = sortedSet(l)
-						}
-					}
-				}
-			}
-		}
-		raw, err := json.Marshal(st)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, string(raw))
-	}
-	sort.Strings(out)
-	return out
-}
-
 // resolveCfnJSON replaces references to CfnJson values ({"Fn::GetAtt": [id,
 // "Value"]}) by the JSON the custom resource will return, so statements built
 // with CfnJson can be compared like plain ones.
@@ -220,7 +107,7 @@ func (f *fixture) resolveCfnJSON(t *testing.T, v any) any {
 		if ga, ok := x["Fn::GetAtt"].([]any); ok && len(x) == 1 && ga[1] == "Value" {
 			if r, ok := f.resources("Custom::AWSCDKCfnJson")[ga[0].(string)]; ok {
 				var out any
-				value := flatten(r["Properties"].(map[string]any)["Value"]).(string)
+				value := norm.Flatten(r["Properties"].(map[string]any)["Value"]).(string)
 				if err := json.Unmarshal([]byte(value), &out); err != nil {
 					t.Fatalf("CfnJson %s value %q: %v", ga[0], value, err)
 				}
@@ -281,31 +168,23 @@ func referenceStatements(t *testing.T, f *fixture, clusterName string) []any {
 	return out
 }
 
-// actionsOf returns the distinct actions of statements, sorted.
-func actionsOf(statements []any) []string {
-	seen := map[string]bool{}
-	for _, s := range statements {
-		for _, a := range sortedSet(s.(map[string]any)["Action"]) {
-			seen[a] = true
-		}
-	}
-	var out []string
-	for a := range seen {
-		out = append(out, a)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func TestControllerPolicyErrors(t *testing.T) {
+// policyStack builds an addons stack on its own holding an imported cluster
+// "llm", a node role and an interruption queue. It returns the stack, the
+// cluster and a function that returns fresh valid ControllerPolicyProps for
+// them.
+func policyStack() (awscdk.Stack, awseks.ICluster, func() *karpenter.ControllerPolicyProps) {
 	app := awscdk.NewApp(nil)
 	stack := awscdk.NewStack(app, jsii.String("Addons"), &awscdk.StackProps{Env: env})
 	cluster := awseks.Cluster_FromClusterAttributes(stack, jsii.String("Cluster"), &awseks.ClusterAttributes{ClusterName: jsii.String("llm")})
 	nodeRole := karpenter.NewNodeRole(stack, "NodeRole", &karpenter.NodeRoleProps{Cluster: cluster})
 	queue := karpenter.NewInterruptionQueue(stack, "Interruption", nil)
-	valid := func() *karpenter.ControllerPolicyProps {
+	return stack, cluster, func() *karpenter.ControllerPolicyProps {
 		return &karpenter.ControllerPolicyProps{Version: pinned, ClusterName: "llm", NodeRole: nodeRole.Role, Queue: queue.Queue}
 	}
+}
+
+func TestControllerPolicyErrors(t *testing.T) {
+	stack, cluster, valid := policyStack()
 	tests := []struct {
 		name   string
 		mutate func(p *karpenter.ControllerPolicyProps)
@@ -406,9 +285,9 @@ func TestControllerPolicy(t *testing.T) {
 	nodeRoleArn := "${" + literal.logicalID(literal.nodeRole.Role) + ".Arn}"
 
 	var passRole []map[string]any
-	for _, s := range flatten(litStatements).([]any) {
+	for _, s := range norm.Flatten(litStatements).([]any) {
 		st := s.(map[string]any)
-		for _, a := range sortedSet(st["Action"]) {
+		for _, a := range cdktest.SortedSet(st["Action"]) {
 			if a == "iam:PassRole" || a == "iam:*" || a == "*" {
 				passRole = append(passRole, st)
 			}
@@ -446,13 +325,13 @@ func TestControllerPolicy(t *testing.T) {
 		want any
 	}{
 		{"literal name: statements equal upstream (actions, resources, tag conditions)",
-			canonical(t, litStatements), canonical(t, referenceStatements(t, literal, "llm"))},
-		{"literal name: actions equal upstream", actionsOf(litStatements), refActions},
+			norm.Canonical(t, litStatements), norm.Canonical(t, referenceStatements(t, literal, "llm"))},
+		{"literal name: actions equal upstream", cdktest.Actions(litStatements), refActions},
 		{"token name: statements equal upstream once CfnJson values resolve",
-			canonical(t, token.resolveCfnJSON(t, tokStatements).([]any)), canonical(t, referenceStatements(t, token, "${ImportedClusterName}"))},
-		{"token name: actions equal upstream", actionsOf(tokStatements), refActions},
+			norm.Canonical(t, token.resolveCfnJSON(t, tokStatements).([]any)), norm.Canonical(t, referenceStatements(t, token, "${ImportedClusterName}"))},
+		{"token name: actions equal upstream", cdktest.Actions(tokStatements), refActions},
 		{"minimizePolicies: statements still equal upstream",
-			canonical(t, minStatements), canonical(t, referenceStatements(t, minimized, "llm"))},
+			norm.Canonical(t, minStatements), norm.Canonical(t, referenceStatements(t, minimized, "llm"))},
 		{"upstream Sids kept and unique", len(sids), len(litStatements)},
 		{"PassRole in exactly one statement", len(passRole), 1},
 		{"PassRole only on the node role", passRole[0]["Resource"], nodeRoleArn},
@@ -473,7 +352,7 @@ func TestControllerPolicy(t *testing.T) {
 		})
 	}
 	t.Run("token name: tag condition keys built by CfnJson", func(t *testing.T) {
-		check(t, "CfnJson value", func() {
+		cdktest.Check(t, "CfnJson value", func() {
 			token.tpl.HasResourceProperties(jsii.String("Custom::AWSCDKCfnJson"), &map[string]any{
 				"Value": map[string]any{"Fn::Join": assertions.Match_ArrayWith(&[]any{
 					assertions.Match_ArrayWith(&[]any{
@@ -518,7 +397,7 @@ func TestNodeRole(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			check(t, tt.name, func() {
+			cdktest.Check(t, tt.name, func() {
 				token.tpl.HasResourceProperties(jsii.String(tt.typ), assertions.Match_ObjectLike(&tt.props))
 			})
 		})
@@ -530,8 +409,8 @@ func TestNodeRole(t *testing.T) {
 		}
 	})
 	t.Run("one access entry, in the addons stack only", func(t *testing.T) {
-		check(t, "addons", func() { token.tpl.ResourceCountIs(jsii.String("AWS::EKS::AccessEntry"), jsii.Number(1)) })
-		check(t, "cluster", func() {
+		cdktest.Check(t, "addons", func() { token.tpl.ResourceCountIs(jsii.String("AWS::EKS::AccessEntry"), jsii.Number(1)) })
+		cdktest.Check(t, "cluster", func() {
 			token.clusterTp.ResourcePropertiesCountIs(jsii.String("AWS::EKS::AccessEntry"),
 				&map[string]any{"Type": "EC2_LINUX"}, jsii.Number(0))
 		})
@@ -553,7 +432,7 @@ func TestInterruptionQueue(t *testing.T) {
 	token, _ := newFixtures(t, map[string]any{})
 	queueArn := map[string]any{"Fn::GetAtt": []any{token.logicalID(token.queue.Queue), "Arn"}}
 	t.Run("queue", func(t *testing.T) {
-		check(t, "queue", func() {
+		cdktest.Check(t, "queue", func() {
 			token.tpl.HasResourceProperties(jsii.String("AWS::SQS::Queue"), &map[string]any{
 				"MessageRetentionPeriod": 300,
 				"SqsManagedSseEnabled":   true,
@@ -561,7 +440,7 @@ func TestInterruptionQueue(t *testing.T) {
 		})
 	})
 	t.Run("queue policy: SendMessage for EventBridge and SQS, deny without TLS, nothing else", func(t *testing.T) {
-		check(t, "policy", func() {
+		cdktest.Check(t, "policy", func() {
 			token.tpl.HasResourceProperties(jsii.String("AWS::SQS::QueuePolicy"), &map[string]any{
 				"PolicyDocument": map[string]any{"Statement": []any{
 					map[string]any{
@@ -582,7 +461,7 @@ func TestInterruptionQueue(t *testing.T) {
 		})
 	})
 	t.Run("five rules", func(t *testing.T) {
-		check(t, "count", func() { token.tpl.ResourceCountIs(jsii.String("AWS::Events::Rule"), jsii.Number(5)) })
+		cdktest.Check(t, "count", func() { token.tpl.ResourceCountIs(jsii.String("AWS::Events::Rule"), jsii.Number(5)) })
 	})
 	upstream := []karpenter.InterruptionEvent{
 		{ID: "ScheduledChange", Source: "aws.health", DetailType: "AWS Health Event"},
@@ -598,7 +477,7 @@ func TestInterruptionQueue(t *testing.T) {
 	})
 	for _, ev := range upstream {
 		t.Run("rule "+ev.DetailType, func(t *testing.T) {
-			check(t, ev.DetailType, func() {
+			cdktest.Check(t, ev.DetailType, func() {
 				token.tpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), assertions.Match_ObjectEquals(&map[string]any{
 					"EventPattern": map[string]any{"source": []any{ev.Source}, "detail-type": []any{ev.DetailType}},
 					"State":        "ENABLED",
@@ -610,14 +489,8 @@ func TestInterruptionQueue(t *testing.T) {
 }
 
 func TestControllerPolicyDocuments(t *testing.T) {
-	app := awscdk.NewApp(nil)
-	stack := awscdk.NewStack(app, jsii.String("Addons"), &awscdk.StackProps{Env: env})
-	cluster := awseks.Cluster_FromClusterAttributes(stack, jsii.String("Cluster"), &awseks.ClusterAttributes{ClusterName: jsii.String("llm")})
-	nodeRole := karpenter.NewNodeRole(stack, "NodeRole", &karpenter.NodeRoleProps{Cluster: cluster})
-	queue := karpenter.NewInterruptionQueue(stack, "Interruption", nil)
-	docs, err := karpenter.ControllerPolicyDocuments(stack, &karpenter.ControllerPolicyProps{
-		Version: pinned, ClusterName: "llm", NodeRole: nodeRole.Role, Queue: queue.Queue,
-	})
+	stack, _, valid := policyStack()
+	docs, err := karpenter.ControllerPolicyDocuments(stack, valid())
 	if err != nil {
 		t.Fatal(err)
 	}

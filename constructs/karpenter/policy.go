@@ -2,9 +2,7 @@ package karpenter
 
 import (
 	"embed"
-	"encoding/json"
 	"fmt"
-	"path"
 	"regexp"
 	"sort"
 	"strings"
@@ -14,10 +12,19 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/hybrid-llm/platform/internal/refpolicy"
 )
 
 //go:embed policies/*.json
 var policyFiles embed.FS
+
+// references are the embedded official controller policies,
+// policies/controller-policy-<version>.json.
+var references = refpolicy.Files{
+	FS: policyFiles, Dir: "policies", Prefix: "controller-policy-",
+	Package: "karpenter", Policy: "controller policy", Subject: "Karpenter version",
+}
 
 // Reference is the official Karpenter controller policy of one version, as
 // published upstream: several managed policies whose documents still hold
@@ -76,35 +83,15 @@ var placeholderPattern = regexp.MustCompile(`\$\{[A-Za-z0-9:.]+\}`)
 // SupportedVersions returns the Karpenter versions (e.g. "1.14.1") for which
 // an official controller policy is embedded, sorted.
 func SupportedVersions() []string {
-	entries, err := policyFiles.ReadDir("policies")
-	if err != nil {
-		panic(fmt.Sprintf("karpenter: reading embedded policies: %v", err))
-	}
-	var versions []string
-	for _, e := range entries {
-		name := e.Name()
-		if strings.HasPrefix(name, "controller-policy-") && strings.HasSuffix(name, ".json") {
-			versions = append(versions, strings.TrimSuffix(strings.TrimPrefix(name, "controller-policy-"), ".json"))
-		}
-	}
-	sort.Strings(versions)
-	return versions
+	return references.Versions()
 }
 
 // LoadReference returns the embedded official controller policy of version,
 // or an error naming the version and the supported versions.
 func LoadReference(version string) (*Reference, error) {
-	raw, err := policyFiles.ReadFile(path.Join("policies", "controller-policy-"+version+".json"))
-	if err != nil {
-		return nil, fmt.Errorf("karpenter: no controller policy embedded for Karpenter version %q (supported: %s)",
-			version, strings.Join(SupportedVersions(), ", "))
-	}
 	var ref Reference
-	if err := json.Unmarshal(raw, &ref); err != nil {
-		return nil, fmt.Errorf("karpenter: parsing embedded controller policy for %q: %w", version, err)
-	}
-	if ref.Version != version {
-		return nil, fmt.Errorf("karpenter: embedded controller policy file for %q says version %q", version, ref.Version)
+	if err := references.Load(version, &ref); err != nil {
+		return nil, err
 	}
 	for _, p := range ref.Policies {
 		if _, ok := p.Document["Statement"].([]any); !ok {
@@ -121,21 +108,11 @@ func ReferenceActions(version string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	seen := map[string]bool{}
+	var statements []any
 	for _, p := range ref.Policies {
-		for _, s := range p.Document["Statement"].([]any) {
-			st, _ := s.(map[string]any)
-			for _, a := range stringList(st["Action"]) {
-				seen[a] = true
-			}
-		}
+		statements = append(statements, p.Document["Statement"].([]any)...)
 	}
-	actions := make([]string, 0, len(seen))
-	for a := range seen {
-		actions = append(actions, a)
-	}
-	sort.Strings(actions)
-	return actions, nil
+	return refpolicy.Actions(statements), nil
 }
 
 // ControllerPolicyDocument renders the official controller policy of
@@ -262,7 +239,7 @@ func (r *renderer) str(s string) (string, error) {
 // strs substitutes the placeholders of an IAM string-or-list value.
 func (r *renderer) strs(v any) ([]*string, error) {
 	var out []*string
-	for _, s := range stringList(v) {
+	for _, s := range refpolicy.StringList(v) {
 		rs, err := r.str(s)
 		if err != nil {
 			return nil, err
@@ -386,21 +363,4 @@ func (r *renderer) value(v any) (any, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("unsupported condition value %v", v)
-}
-
-// stringList reads an IAM "Action"/"Resource" value (a string or a list).
-func stringList(v any) []string {
-	switch t := v.(type) {
-	case string:
-		return []string{t}
-	case []any:
-		out := make([]string, 0, len(t))
-		for _, e := range t {
-			if s, ok := e.(string); ok {
-				out = append(out, s)
-			}
-		}
-		return out
-	}
-	return nil
 }

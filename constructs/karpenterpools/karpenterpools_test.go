@@ -12,7 +12,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/awscdk-kubectl-go/kubectlv34/v2"
+
+	"github.com/hybrid-llm/platform/internal/cdktest"
 )
 
 type fixture struct {
@@ -25,19 +26,10 @@ type fixture struct {
 
 // newFixture builds a cluster stack and an addons stack holding the two
 // Karpenter charts, as the app does.
-func newFixture() *fixture {
-	app := awscdk.NewApp(nil)
-	env := &awscdk.Environment{Account: jsii.String("111111111111"), Region: jsii.String("us-west-2")}
-	f := &fixture{}
-	f.clusterStack = awscdk.NewStack(app, jsii.String("Cluster"), &awscdk.StackProps{Env: env})
-	f.cluster = awseks.NewCluster(f.clusterStack, jsii.String("Cluster"), &awseks.ClusterProps{
-		ClusterName:        jsii.String("hybrid-llm"),
-		Version:            awseks.KubernetesVersion_Of(jsii.String("1.35")),
-		KubectlLayer:       kubectlv34.NewKubectlV34Layer(f.clusterStack, jsii.String("KubectlLayer")),
-		DefaultCapacity:    jsii.Number(0),
-		AuthenticationMode: awseks.AuthenticationMode_API,
-	})
-	f.addonsStack = awscdk.NewStack(app, jsii.String("Addons"), &awscdk.StackProps{Env: env})
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	a := cdktest.NewClusterApp(t, &cdktest.ClusterAppOptions{ClusterName: "hybrid-llm"})
+	f := &fixture{cluster: a.Cluster, clusterStack: a.ClusterStack, addonsStack: a.Stack}
 	chart := func(id, name string) awseks.HelmChart {
 		return awseks.NewHelmChart(f.addonsStack, jsii.String(id), &awseks.HelmChartProps{
 			Cluster:    f.cluster,
@@ -61,17 +53,6 @@ func (f *fixture) props(in NodeClassInput) *Props {
 		NodePools:         DefaultNodePools(),
 		DependsOn:         []constructs.IConstruct{f.crdChart, f.controllerChrt},
 	}
-}
-
-// try runs fn and turns a panic (a failed jsii assertion) into t.Errorf.
-func try(t *testing.T, name string, fn func()) {
-	t.Helper()
-	defer func() {
-		if r := recover(); r != nil {
-			t.Errorf("%s: %v", name, r)
-		}
-	}()
-	fn()
 }
 
 type renderedManifest struct {
@@ -121,18 +102,18 @@ func chartIDs(tpl assertions.Template) map[string]string {
 }
 
 func TestManifestsInCallersStack(t *testing.T) {
-	f := newFixture()
+	f := newFixture(t)
 	pools := New(f.addonsStack, "KarpenterPools", f.props(testInput))
 	addons := assertions.Template_FromStack(f.addonsStack, nil)
 	cluster := assertions.Template_FromStack(f.clusterStack, nil)
 
-	try(t, "addons stack has 4 manifests", func() {
+	cdktest.Check(t, "addons stack has 4 manifests", func() {
 		addons.ResourceCountIs(awseks.KubernetesManifest_RESOURCE_TYPE(), jsii.Number(4))
 	})
-	try(t, "cluster stack has none", func() {
+	cdktest.Check(t, "cluster stack has none", func() {
 		cluster.ResourceCountIs(awseks.KubernetesManifest_RESOURCE_TYPE(), jsii.Number(0))
 	})
-	try(t, "manifests use the cluster and apply with overwrite", func() {
+	cdktest.Check(t, "manifests use the cluster and apply with overwrite", func() {
 		addons.AllResourcesProperties(awseks.KubernetesManifest_RESOURCE_TYPE(), assertions.Match_ObjectLike(&map[string]any{
 			"ClusterName": map[string]any{"Fn::ImportValue": assertions.Match_AnyValue()},
 			"Overwrite":   true,
@@ -146,7 +127,7 @@ func TestManifestsInCallersStack(t *testing.T) {
 }
 
 func TestManifestDependencies(t *testing.T) {
-	f := newFixture()
+	f := newFixture(t)
 	New(f.addonsStack, "KarpenterPools", f.props(testInput))
 	tpl := assertions.Template_FromStack(f.addonsStack, nil)
 	charts := chartIDs(tpl)
@@ -185,7 +166,7 @@ func TestManifestDependencies(t *testing.T) {
 // TestRenderedManifestsPassCRDs validates what CloudFormation will hand to
 // kubectl against the Karpenter v1.14.1 CRDs.
 func TestRenderedManifestsPassCRDs(t *testing.T) {
-	f := newFixture()
+	f := newFixture(t)
 	New(f.addonsStack, "KarpenterPools", f.props(testInput))
 	pools, classes := crds(t)
 	for key, m := range manifests(t, assertions.Template_FromStack(f.addonsStack, nil)) {
@@ -202,7 +183,7 @@ func TestRenderedManifestsPassCRDs(t *testing.T) {
 }
 
 func TestRenderedDefaults(t *testing.T) {
-	f := newFixture()
+	f := newFixture(t)
 	New(f.addonsStack, "KarpenterPools", f.props(testInput))
 	got := manifests(t, assertions.Template_FromStack(f.addonsStack, nil))
 	field := func(key string, path ...string) any {
@@ -252,7 +233,7 @@ func TestRenderedDefaults(t *testing.T) {
 // CloudFormation references instead of literal strings (keys are rendered in
 // sorted order: role before securityGroupSelectorTerms).
 func TestTokensFromOtherStacks(t *testing.T) {
-	f := newFixture()
+	f := newFixture(t)
 	role := awsiam.NewRole(f.addonsStack, jsii.String("NodeRole"), &awsiam.RoleProps{
 		AssumedBy: awsiam.NewServicePrincipal(jsii.String("ec2.amazonaws.com"), nil),
 	})
@@ -261,7 +242,7 @@ func TestTokensFromOtherStacks(t *testing.T) {
 	in.NodeRoleName = *role.RoleName()
 	New(f.addonsStack, "KarpenterPools", f.props(in))
 	tpl := assertions.Template_FromStack(f.addonsStack, nil)
-	try(t, "EC2NodeClass manifest joins the imported security group id and the role reference", func() {
+	cdktest.Check(t, "EC2NodeClass manifest joins the imported security group id and the role reference", func() {
 		tpl.HasResourceProperties(awseks.KubernetesManifest_RESOURCE_TYPE(), assertions.Match_ObjectLike(&map[string]any{
 			"Manifest": map[string]any{"Fn::Join": assertions.Match_ArrayWith(&[]any{
 				assertions.Match_ArrayWith(&[]any{
@@ -292,7 +273,7 @@ func TestNewPanics(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture()
+			f := newFixture(t)
 			var props *Props
 			if tt.mutate != nil {
 				props = f.props(testInput)

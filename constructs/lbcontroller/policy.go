@@ -2,18 +2,24 @@ package lbcontroller
 
 import (
 	"embed"
-	"encoding/json"
 	"fmt"
-	"path"
-	"sort"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+
+	"github.com/hybrid-llm/platform/internal/refpolicy"
 )
 
 //go:embed policies/*.json
 var policyFiles embed.FS
+
+// references are the embedded official IAM policies,
+// policies/iam-policy-<version>.json.
+var references = refpolicy.Files{
+	FS: policyFiles, Dir: "policies", Prefix: "iam-policy-",
+	Package: "lbcontroller", Policy: "IAM policy", Subject: "controller version",
+}
 
 // reference is one embedded upstream policy file.
 type reference struct {
@@ -31,34 +37,14 @@ const awsPartitionPrefix = "arn:aws:"
 // SupportedVersions returns the controller versions (git tags, e.g. "v3.5.0")
 // for which an official IAM policy is embedded, sorted.
 func SupportedVersions() []string {
-	entries, err := policyFiles.ReadDir("policies")
-	if err != nil {
-		panic(fmt.Sprintf("lbcontroller: reading embedded policies: %v", err))
-	}
-	var versions []string
-	for _, e := range entries {
-		name := e.Name()
-		if strings.HasPrefix(name, "iam-policy-") && strings.HasSuffix(name, ".json") {
-			versions = append(versions, strings.TrimSuffix(strings.TrimPrefix(name, "iam-policy-"), ".json"))
-		}
-	}
-	sort.Strings(versions)
-	return versions
+	return references.Versions()
 }
 
 // loadReference reads and parses the embedded policy of version.
 func loadReference(version string) (*reference, error) {
-	raw, err := policyFiles.ReadFile(path.Join("policies", "iam-policy-"+version+".json"))
-	if err != nil {
-		return nil, fmt.Errorf("lbcontroller: no IAM policy embedded for controller version %q (supported: %s)",
-			version, strings.Join(SupportedVersions(), ", "))
-	}
 	var ref reference
-	if err := json.Unmarshal(raw, &ref); err != nil {
-		return nil, fmt.Errorf("lbcontroller: parsing embedded IAM policy for %q: %w", version, err)
-	}
-	if ref.Version != version {
-		return nil, fmt.Errorf("lbcontroller: embedded IAM policy file for %q says version %q", version, ref.Version)
+	if err := references.Load(version, &ref); err != nil {
+		return nil, err
 	}
 	if _, ok := ref.Document["Statement"].([]any); !ok {
 		return nil, fmt.Errorf("lbcontroller: embedded IAM policy for %q has no Statement list", version)
@@ -84,19 +70,7 @@ func ReferenceActions(version string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	seen := map[string]bool{}
-	for _, s := range ref.Document["Statement"].([]any) {
-		st, _ := s.(map[string]any)
-		for _, a := range stringList(st["Action"]) {
-			seen[a] = true
-		}
-	}
-	actions := make([]string, 0, len(seen))
-	for a := range seen {
-		actions = append(actions, a)
-	}
-	sort.Strings(actions)
-	return actions, nil
+	return refpolicy.Actions(ref.Document["Statement"].([]any)), nil
 }
 
 // PolicyDocument returns the official IAM policy of the controller version
@@ -140,21 +114,4 @@ func withPartition(v any, prefix string) any {
 	default:
 		return v
 	}
-}
-
-// stringList reads an IAM "Action"/"Resource" value (a string or a list).
-func stringList(v any) []string {
-	switch t := v.(type) {
-	case string:
-		return []string{t}
-	case []any:
-		out := make([]string, 0, len(t))
-		for _, e := range t {
-			if s, ok := e.(string); ok {
-				out = append(out, s)
-			}
-		}
-		return out
-	}
-	return nil
 }

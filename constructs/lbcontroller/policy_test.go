@@ -2,9 +2,7 @@ package lbcontroller_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 
@@ -14,6 +12,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/hybrid-llm/platform/constructs/lbcontroller"
+	"github.com/hybrid-llm/platform/internal/cdktest"
 )
 
 const pinned = "v3.5.0"
@@ -32,7 +31,7 @@ func synthPolicy(t *testing.T, version string, context map[string]any) map[strin
 	}
 	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx})
 	stack := awscdk.NewStack(app, jsii.String("Addons"), &awscdk.StackProps{
-		Env: &awscdk.Environment{Account: jsii.String("111111111111"), Region: jsii.String("us-west-2")},
+		Env: cdktest.Env(),
 	})
 	role := awsiam.NewRole(stack, jsii.String("Role"), &awsiam.RoleProps{
 		AssumedBy: awsiam.NewServicePrincipal(jsii.String("ec2.amazonaws.com"), nil),
@@ -47,108 +46,10 @@ func synthPolicy(t *testing.T, version string, context map[string]any) map[strin
 		t.Fatalf("want 1 AWS::IAM::Policy, got %d", len(found))
 	}
 	for _, r := range found {
-		res := roundTrip(t, r).(map[string]any)
+		res := cdktest.Plain(t, r).(map[string]any)
 		return res["Properties"].(map[string]any)["PolicyDocument"].(map[string]any)
 	}
 	return nil
-}
-
-// roundTrip turns jsii-returned values into plain JSON values.
-func roundTrip(t *testing.T, v any) any {
-	t.Helper()
-	raw, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out any
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// flatten renders an IAM value for comparison: Fn::Join parts are joined and
-// {"Ref": X} becomes "${X}", so the synthesized partition shows as
-// "${AWS::Partition}".
-func flatten(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		if ref, ok := t["Ref"].(string); ok && len(t) == 1 {
-			return "${" + ref + "}"
-		}
-		if join, ok := t["Fn::Join"].([]any); ok && len(t) == 1 {
-			var b strings.Builder
-			for i, p := range join[1].([]any) {
-				if i > 0 {
-					b.WriteString(join[0].(string))
-				}
-				b.WriteString(fmt.Sprint(flatten(p)))
-			}
-			return b.String()
-		}
-		out := map[string]any{}
-		for k, e := range t {
-			out[k] = flatten(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(t))
-		for i, e := range t {
-			out[i] = flatten(e)
-		}
-		return out
-	}
-	return v
-}
-
-// sortedSet turns an IAM string-or-list value into a sorted list.
-func sortedSet(v any) []string {
-	var out []string
-	switch t := v.(type) {
-	case string:
-		out = []string{t}
-	case []any:
-		for _, e := range t {
-			out = append(out, fmt.Sprint(e))
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-// canonical renders each statement as a JSON string with sorted Action and
-// Resource lists, and returns the sorted list of statements.
-func canonical(t *testing.T, doc map[string]any) []string {
-	t.Helper()
-	var out []string
-	for _, s := range doc["Statement"].([]any) {
-		st := flatten(s).(map[string]any)
-		st["Action"] = sortedSet(st["Action"])
-		st["Resource"] = sortedSet(st["Resource"])
-		raw, err := json.Marshal(st)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, string(raw))
-	}
-	sort.Strings(out)
-	return out
-}
-
-// actions returns the distinct actions of a policy document, sorted.
-func actions(doc map[string]any) []string {
-	seen := map[string]bool{}
-	for _, s := range doc["Statement"].([]any) {
-		for _, a := range sortedSet(s.(map[string]any)["Action"]) {
-			seen[a] = true
-		}
-	}
-	var out []string
-	for a := range seen {
-		out = append(out, a)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func TestPolicyDocumentErrors(t *testing.T) {
@@ -231,9 +132,10 @@ func TestSynthesizedPolicy(t *testing.T) {
 		got  any
 		want any
 	}{
-		{"statements equal upstream (actions, resources, conditions)", canonical(t, plain), canonical(t, refPartitioned)},
-		{"actions equal upstream", actions(plain), refActions},
-		{"actions equal upstream with minimizePolicies", actions(minimized), refActions},
+		{"statements equal upstream (actions, resources, conditions)",
+			cdktest.Statements{}.Canonical(t, plain["Statement"].([]any)), cdktest.Statements{}.Canonical(t, refPartitioned["Statement"].([]any))},
+		{"actions equal upstream", cdktest.Actions(plain["Statement"].([]any)), refActions},
+		{"actions equal upstream with minimizePolicies", cdktest.Actions(minimized["Statement"].([]any)), refActions},
 		{"no hard-coded aws partition", strings.Contains(string(plainJSON), "arn:aws:"), false},
 		{"partition pseudo parameter used", strings.Contains(string(plainJSON), `{"Ref":"AWS::Partition"}`), true},
 		{"cluster tag condition kept", strings.Contains(string(plainJSON), `"aws:ResourceTag/elbv2.k8s.aws/cluster":"false"`), true},

@@ -10,42 +10,22 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awseks"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/awscdk-kubectl-go/kubectlv34/v2"
 
 	"github.com/hybrid-llm/platform/constructs/sweeper"
+	"github.com/hybrid-llm/platform/internal/cdktest"
 )
 
-var env = &awscdk.Environment{Account: jsii.String("111111111111"), Region: jsii.String("us-west-2")}
-
-// check turns a failed jsii assertion (a panic) into a test error.
-func check(t *testing.T, name string, f func()) {
-	t.Helper()
-	defer func() {
-		if r := recover(); r != nil {
-			t.Errorf("%s: %v", name, r)
-		}
-	}()
-	f()
-}
+var env = cdktest.Env()
 
 // withCluster synthesizes the way the app uses the sweeper: the cluster in
 // one stack, the sweeper in a second one, named by the cluster's token.
 func withCluster(t *testing.T) (assertions.Template, *sweeper.Sweeper) {
 	t.Helper()
-	app := awscdk.NewApp(nil)
-	cs := awscdk.NewStack(app, jsii.String("Cluster"), &awscdk.StackProps{Env: env})
-	cluster := awseks.NewCluster(cs, jsii.String("Cluster"), &awseks.ClusterProps{
-		Version:            awseks.KubernetesVersion_Of(jsii.String("1.35")),
-		KubectlLayer:       kubectlv34.NewKubectlV34Layer(cs, jsii.String("KubectlLayer")),
-		DefaultCapacity:    jsii.Number(0),
-		AuthenticationMode: awseks.AuthenticationMode_API,
-	})
-	as := awscdk.NewStack(app, jsii.String("Addons"), &awscdk.StackProps{Env: env})
-	s := sweeper.New(as, "Sweeper", &sweeper.Props{ClusterName: cluster.ClusterName()})
-	return assertions.Template_FromStack(as, nil), s
+	a := cdktest.NewClusterApp(t, nil)
+	s := sweeper.New(a.Stack, "Sweeper", &sweeper.Props{ClusterName: a.Cluster.ClusterName()})
+	return assertions.Template_FromStack(a.Stack, nil), s
 }
 
 func literal(t *testing.T, props *sweeper.Props) assertions.Template {
@@ -86,7 +66,7 @@ func TestTemplateWithClusterToken(t *testing.T) {
 	if s.Function == nil || s.Provider == nil || s.Resource == nil || s.Construct == nil {
 		t.Fatal("Sweeper fields not set")
 	}
-	check(t, "go function on provided.al2023 arm64", func() {
+	cdktest.Check(t, "go function on provided.al2023 arm64", func() {
 		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), &map[string]any{
 			"Runtime":       "provided.al2023",
 			"Architectures": []any{"arm64"},
@@ -96,13 +76,13 @@ func TestTemplateWithClusterToken(t *testing.T) {
 				"SWEEP_BUDGET_SECONDS": "2400", "SWEEP_PER_CALL_SECONDS": "120"}},
 		})
 	})
-	check(t, "custom resource with ClusterName from the cluster stack", func() {
+	cdktest.Check(t, "custom resource with ClusterName from the cluster stack", func() {
 		tpl.HasResourceProperties(jsii.String(sweeper.ResourceType), &map[string]any{
 			"ClusterName": map[string]any{"Fn::ImportValue": assertions.Match_StringLikeRegexp(jsii.String("^Cluster:"))},
 		})
 		tpl.ResourceCountIs(jsii.String(sweeper.ResourceType), jsii.Number(1))
 	})
-	check(t, "instance condition keyed by the cluster token goes through CfnJson", func() {
+	cdktest.Check(t, "instance condition keyed by the cluster token goes through CfnJson", func() {
 		tpl.HasResourceProperties(jsii.String("Custom::AWSCDKCfnJson"), &map[string]any{
 			"Value": map[string]any{"Fn::Join": []any{"", assertions.Match_ArrayWith(&[]any{
 				"{\"aws:ResourceTag/kubernetes.io/cluster/",
@@ -261,10 +241,10 @@ func TestIAMLeastPrivilege(t *testing.T) {
 			}
 		}
 	})
-	check(t, "no CfnJson for a literal name", func() {
+	cdktest.Check(t, "no CfnJson for a literal name", func() {
 		tpl.ResourceCountIs(jsii.String("Custom::AWSCDKCfnJson"), jsii.Number(0))
 	})
-	check(t, "custom resource has the literal ClusterName", func() {
+	cdktest.Check(t, "custom resource has the literal ClusterName", func() {
 		tpl.HasResourceProperties(jsii.String(sweeper.ResourceType), &map[string]any{"ClusterName": "llm"})
 	})
 }
@@ -281,14 +261,14 @@ func TestLogRetention(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tpl := literal(t, tt.props)
-			check(t, "two log groups (function, provider) with the retention, deleted with the stack", func() {
+			cdktest.Check(t, "two log groups (function, provider) with the retention, deleted with the stack", func() {
 				tpl.ResourceCountIs(jsii.String("AWS::Logs::LogGroup"), jsii.Number(2))
 				tpl.AllResources(jsii.String("AWS::Logs::LogGroup"), &map[string]any{
 					"Properties":     map[string]any{"RetentionInDays": tt.days},
 					"DeletionPolicy": "Delete",
 				})
 			})
-			check(t, "function logs to its log group", func() {
+			cdktest.Check(t, "function logs to its log group", func() {
 				tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), &map[string]any{
 					"Runtime":       "provided.al2023",
 					"LoggingConfig": map[string]any{"LogGroup": map[string]any{"Ref": assertions.Match_AnyValue()}},

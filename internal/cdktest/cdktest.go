@@ -1,0 +1,129 @@
+package cdktest
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseks"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/awscdk-kubectl-go/kubectlv34/v2"
+)
+
+// Env returns the explicit account and region of every test stack, so tests
+// synthesize offline and never need credentials.
+func Env() *awscdk.Environment {
+	return &awscdk.Environment{Account: jsii.String("111111111111"), Region: jsii.String("us-west-2")}
+}
+
+// ClusterApp is a test app shaped like the platform: a real EKS cluster in
+// the stack "Cluster" and a second stack "Addons" for the constructs under
+// test.
+type ClusterApp struct {
+	// App is the test app; add further stacks to it before taking the first
+	// template.
+	App awscdk.App
+	// ClusterStack is the stack "Cluster" that holds Cluster.
+	ClusterStack awscdk.Stack
+	// Stack is the stack "Addons" for the constructs under test.
+	Stack awscdk.Stack
+	// Cluster is the EKS cluster (Kubernetes 1.35, no default capacity, API
+	// authentication mode).
+	Cluster awseks.Cluster
+}
+
+// ClusterAppOptions varies the test app. A nil *ClusterAppOptions means all
+// defaults.
+type ClusterAppOptions struct {
+	// Context is the app's context (e.g. feature flags). Default: an app
+	// built without props.
+	Context map[string]any
+	// ClusterName is the cluster's physical name. Default: none, so
+	// CloudFormation generates one.
+	ClusterName string
+	// OIDCProvider creates the cluster's IAM OIDC provider in the cluster
+	// stack, as the app's cluster stack does; IRSA needs it. Default: not
+	// created.
+	OIDCProvider bool
+}
+
+// NewClusterApp builds a ClusterApp.
+func NewClusterApp(t *testing.T, opts *ClusterAppOptions) *ClusterApp {
+	t.Helper()
+	if opts == nil {
+		opts = &ClusterAppOptions{}
+	}
+	var props *awscdk.AppProps
+	if opts.Context != nil {
+		props = &awscdk.AppProps{Context: &opts.Context}
+	}
+	app := awscdk.NewApp(props)
+	clusterStack := awscdk.NewStack(app, jsii.String("Cluster"), &awscdk.StackProps{Env: Env()})
+	clusterProps := &awseks.ClusterProps{
+		Version:            awseks.KubernetesVersion_Of(jsii.String("1.35")),
+		KubectlLayer:       kubectlv34.NewKubectlV34Layer(clusterStack, jsii.String("KubectlLayer")),
+		DefaultCapacity:    jsii.Number(0),
+		AuthenticationMode: awseks.AuthenticationMode_API,
+	}
+	if opts.ClusterName != "" {
+		clusterProps.ClusterName = jsii.String(opts.ClusterName)
+	}
+	cluster := awseks.NewCluster(clusterStack, jsii.String("Cluster"), clusterProps)
+	if opts.OIDCProvider {
+		cluster.OpenIdConnectProvider() // the app's cluster stack owns the provider
+	}
+	stack := awscdk.NewStack(app, jsii.String("Addons"), &awscdk.StackProps{Env: Env()})
+	return &ClusterApp{App: app, ClusterStack: clusterStack, Stack: stack, Cluster: cluster}
+}
+
+// Check runs f, typically a jsii assertion, and turns its panic (the
+// AssertionError text) into a test error named name, so one failed
+// assertion does not hide the rest.
+func Check(t *testing.T, name string, f func()) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			t.Errorf("%s: %v", name, r)
+		}
+	}()
+	f()
+}
+
+// PanicText runs f and returns the text of its panic ("" if none).
+func PanicText(f func()) (msg string) {
+	defer func() {
+		if r := recover(); r != nil {
+			msg = fmt.Sprint(r)
+		}
+	}()
+	f()
+	return ""
+}
+
+// Plain turns a jsii-returned value into plain JSON values (maps, slices,
+// strings, float64s, bools).
+func Plain(t *testing.T, v any) any {
+	t.Helper()
+	raw, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Resources returns the resources of type typ in tpl by logical id, as
+// plain JSON.
+func Resources(t *testing.T, tpl assertions.Template, typ string) map[string]map[string]any {
+	t.Helper()
+	out := map[string]map[string]any{}
+	for id, r := range *tpl.FindResources(jsii.String(typ), nil) {
+		out[id] = Plain(t, r).(map[string]any)
+	}
+	return out
+}
