@@ -13,6 +13,7 @@ import (
 
 	"github.com/hybrid-llm/platform/constructs/karpenter"
 	"github.com/hybrid-llm/platform/constructs/lbcontroller"
+	"github.com/hybrid-llm/platform/internal/cdktest"
 	"github.com/hybrid-llm/platform/internal/chartkeys"
 	"github.com/hybrid-llm/platform/stacks"
 )
@@ -313,7 +314,7 @@ func TestAddonsKarpenterSettings(t *testing.T) {
 
 func TestAddonsInterruptionQueueAndRules(t *testing.T) {
 	tpl := defaults.templates[addonsStackID]
-	check(t, "queue", func() {
+	cdktest.Check(t, "queue", func() {
 		tpl.HasResourceProperties(jsii.String("AWS::SQS::Queue"), &map[string]any{
 			"MessageRetentionPeriod": 300,
 			"SqsManagedSseEnabled":   true,
@@ -417,7 +418,7 @@ func TestAddonsSweeper(t *testing.T) {
 		}
 	})
 	t.Run("a Go function on provided.al2023 arm64", func(t *testing.T) {
-		check(t, "function", func() {
+		cdktest.Check(t, "function", func() {
 			tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), &map[string]any{
 				"Runtime": "provided.al2023", "Architectures": []any{"arm64"}, "Handler": "bootstrap",
 			})

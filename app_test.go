@@ -100,18 +100,6 @@ func mustSynthesize(t testing.TB, overrides map[string]any) *synthesized {
 	return s
 }
 
-// check runs a jsii assertion and turns its panic (the AssertionError text)
-// into a test error, so one failed assertion does not hide the others.
-func check(t *testing.T, name string, assertion func()) {
-	t.Helper()
-	defer func() {
-		if r := recover(); r != nil {
-			t.Errorf("%s: %v", name, r)
-		}
-	}()
-	assertion()
-}
-
 // resources returns the template's resources of one type, by logical id.
 func resources(tpl assertions.Template, typ string) map[string]map[string]any {
 	found := tpl.FindResources(jsii.String(typ), nil)

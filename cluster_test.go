@@ -9,6 +9,8 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/hybrid-llm/platform/internal/cdktest"
 )
 
 func toJSON(t *testing.T, v any) string {
@@ -62,7 +64,7 @@ func TestClusterControlPlane(t *testing.T) {
 		if !strings.Contains(enc, `"resources":["secrets"]`) || !strings.Contains(enc, `"keyArn":{"Fn::GetAtt":["SecretsKey`) {
 			t.Errorf("encryptionConfig = %s", enc)
 		}
-		check(t, "key rotation", func() {
+		cdktest.Check(t, "key rotation", func() {
 			defaults.templates[clusterStackID].HasResourceProperties(jsii.String("AWS::KMS::Key"), &map[string]any{"EnableKeyRotation": true})
 		})
 	})
@@ -97,7 +99,7 @@ func TestClusterKubectlLayerIs134(t *testing.T) {
 func TestClusterOIDCProviderLivesInClusterStack(t *testing.T) {
 	// One provider per issuer URL, created with the cluster (IAM rejects a
 	// second one; the add-ons stack must reuse it).
-	check(t, "OIDC provider", func() {
+	cdktest.Check(t, "OIDC provider", func() {
 		defaults.templates[clusterStackID].ResourceCountIs(jsii.String("Custom::AWSCDKOpenIdConnectProvider"), jsii.Number(1))
 	})
 	for _, id := range []string{networkStackID, nodeGroupsStackID, addonsStackID} {
@@ -110,9 +112,9 @@ func TestClusterOIDCProviderLivesInClusterStack(t *testing.T) {
 func TestClusterAdminAccessEntry(t *testing.T) {
 	t.Run("none by default, with a warning", func(t *testing.T) {
 		tpl := defaults.templates[clusterStackID]
-		check(t, "no access entry", func() { tpl.ResourceCountIs(jsii.String("AWS::EKS::AccessEntry"), jsii.Number(0)) })
+		cdktest.Check(t, "no access entry", func() { tpl.ResourceCountIs(jsii.String("AWS::EKS::AccessEntry"), jsii.Number(0)) })
 		warnings := assertions.Annotations_FromStack(defaults.platform.Cluster.Stack)
-		check(t, "warning", func() {
+		cdktest.Check(t, "warning", func() {
 			warnings.HasWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("adminPrincipalArn is empty")))
 		})
 	})

@@ -6,6 +6,8 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/hybrid-llm/platform/internal/cdktest"
 )
 
 func TestNetworkSubnets(t *testing.T) {
@@ -79,7 +81,7 @@ func TestNetworkNatGateways(t *testing.T) {
 				s = mustSynthesize(t, tt.overrides)
 			}
 			tpl := s.templates[networkStackID]
-			check(t, "NAT gateways", func() { tpl.ResourceCountIs(jsii.String("AWS::EC2::NatGateway"), jsii.Number(tt.want)) })
+			cdktest.Check(t, "NAT gateways", func() { tpl.ResourceCountIs(jsii.String("AWS::EC2::NatGateway"), jsii.Number(tt.want)) })
 			// Every private subnet still routes 0.0.0.0/0 through a NAT gateway.
 			nat := 0
 			for _, r := range resources(tpl, "AWS::EC2::Route") {
@@ -96,14 +98,14 @@ func TestNetworkNatGateways(t *testing.T) {
 
 func TestNetworkFlowLogsAndS3Endpoint(t *testing.T) {
 	tpl := defaults.templates[networkStackID]
-	check(t, "flow log captures all traffic to CloudWatch Logs", func() {
+	cdktest.Check(t, "flow log captures all traffic to CloudWatch Logs", func() {
 		tpl.HasResourceProperties(jsii.String("AWS::EC2::FlowLog"), &map[string]any{
 			"ResourceType":       "VPC",
 			"TrafficType":        "ALL",
 			"LogDestinationType": "cloud-watch-logs",
 		})
 	})
-	check(t, "flow log group keeps the configured retention", func() {
+	cdktest.Check(t, "flow log group keeps the configured retention", func() {
 		tpl.HasResourceProperties(jsii.String("AWS::Logs::LogGroup"), &map[string]any{
 			"RetentionInDays": defaults.cfg.Network.FlowLogRetentionDays,
 		})
@@ -121,10 +123,10 @@ func TestNetworkFlowLogsAndS3Endpoint(t *testing.T) {
 			t.Errorf("S3 endpoint is on %d route tables, want all %d", len(rts), 2*len(defaults.cfg.Network.AvailabilityZones))
 		}
 	}
-	check(t, "VPC CIDR", func() {
+	cdktest.Check(t, "VPC CIDR", func() {
 		tpl.HasResourceProperties(jsii.String("AWS::EC2::VPC"), &map[string]any{"CidrBlock": defaults.cfg.Network.VpcCidr})
 	})
-	check(t, "default security group locked down", func() {
+	cdktest.Check(t, "default security group locked down", func() {
 		tpl.ResourceCountIs(jsii.String("Custom::VpcRestrictDefaultSG"), jsii.Number(1))
 	})
 	_ = assertions.Match_AnyValue

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/hybrid-llm/platform/internal/cdktest"
 )
 
 func TestNodeGroups(t *testing.T) {
@@ -31,7 +33,7 @@ func TestNodeGroups(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			check(t, tt.name, func() { tpl.HasResourceProperties(jsii.String("AWS::EKS::Nodegroup"), &tt.props) })
+			cdktest.Check(t, tt.name, func() { tpl.HasResourceProperties(jsii.String("AWS::EKS::Nodegroup"), &tt.props) })
 		})
 	}
 	t.Run("only the GPU group is tainted", func(t *testing.T) {
@@ -55,12 +57,12 @@ func TestNodeGroupSizesFromConfig(t *testing.T) {
 		"hybridLlm.gpuNodeGroup.minSize":        "1",
 	})
 	tpl := s.templates[nodeGroupsStackID]
-	check(t, "system min 3", func() {
+	cdktest.Check(t, "system min 3", func() {
 		tpl.HasResourceProperties(jsii.String("AWS::EKS::Nodegroup"), &map[string]any{
 			"AmiType": "AL2023_x86_64_STANDARD", "ScalingConfig": map[string]any{"MinSize": 3, "DesiredSize": 3, "MaxSize": 4},
 		})
 	})
-	check(t, "gpu baseline 1", func() {
+	cdktest.Check(t, "gpu baseline 1", func() {
 		tpl.HasResourceProperties(jsii.String("AWS::EKS::Nodegroup"), &map[string]any{
 			"AmiType": "AL2023_x86_64_NVIDIA", "ScalingConfig": map[string]any{"MinSize": 1, "DesiredSize": 1, "MaxSize": 2},
 		})
