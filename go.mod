@@ -11,6 +11,7 @@ require (
 	github.com/aws/constructs-go/constructs/v10 v10.4.2
 	github.com/aws/jsii-runtime-go v1.118.0
 	github.com/cdklabs/awscdk-kubectl-go/kubectlv34/v2 v2.0.0
+	github.com/cdklabs/cdk-nag-go/cdknag/v2 v2.35.0
 )
 
 require (

@@ -1,0 +1,62 @@
+package nag
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/jsii-runtime-go"
+)
+
+const reason = "a reason long enough for a reviewer to check it against the resource"
+
+func TestSuppressRejectsUnreviewableSuppressions(t *testing.T) {
+	tests := []struct {
+		name     string
+		reason   string
+		findings []Finding
+		want     string
+	}{
+		{"short reason", "because", []Finding{Rule("AwsSolutions-SQS3")},
+			`nag: reason "because" is shorter than 40 characters: say why the finding does not apply`},
+		{"no rule", reason, nil,
+			fmt.Sprintf("nag: no rule given for reason %q", reason)},
+		{"other pack", reason, []Finding{Rule("HIPAA.Security-SQSQueueSSLRequestsOnly")},
+			`nag: rule "HIPAA.Security-SQSQueueSSLRequestsOnly" is not an AwsSolutions rule id`},
+		{"granular rule without findings", reason, []Finding{Rule("AwsSolutions-IAM5")},
+			"nag: AwsSolutions-IAM5 is granular: name the findings it applies to"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("S"), nil)
+			q := awssqs.NewQueue(stack, jsii.String("Queue"), nil)
+			defer func() {
+				if r := recover(); fmt.Sprint(r) != tt.want {
+					t.Errorf("panic = %v, want %q", r, tt.want)
+				}
+			}()
+			Suppress(q, tt.reason, tt.findings...)
+		})
+	}
+}
+
+func TestSuppressWritesMetadata(t *testing.T) {
+	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("S"), nil)
+	q := awssqs.NewQueue(stack, jsii.String("Queue"), nil)
+	Suppress(q, reason, Rule("AwsSolutions-SQS3"))
+	SuppressPath(stack, "Queue", reason, Rule("AwsSolutions-IAM5", "Resource::*", `/^Action::s3:.*$/`))
+	defer func() {
+		if r := recover(); r != nil {
+			t.Error(r)
+		}
+	}()
+	assertions.Template_FromStack(stack, nil).HasResource(jsii.String("AWS::SQS::Queue"), &map[string]any{
+		"Metadata": map[string]any{"cdk_nag": map[string]any{"rules_to_suppress": []any{
+			map[string]any{"id": "AwsSolutions-SQS3", "reason": reason},
+			map[string]any{"id": "AwsSolutions-IAM5", "reason": reason,
+				"applies_to": []any{"Resource::*", map[string]any{"regex": "/^Action::s3:.*$/"}}},
+		}}},
+	})
+}
