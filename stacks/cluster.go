@@ -98,6 +98,9 @@ func NewClusterStack(scope constructs.Construct, id string, props *ClusterStackP
 	// lazily on first use, and a first use from the add-ons stack would add it
 	// to this stack only then. IAM accepts one provider per issuer URL.
 	cluster.OpenIdConnectProvider()
+	nag.SkipCheckov(stack.Node().FindChild(jsii.String("Custom::AWSCDKOpenIdConnectProviderCustomResourceProvider")),
+		"aws-cdk-lib's OIDC-provider custom resource manages the IAM OIDC provider it creates; its IAM actions on Resource * are the OpenIDConnectProvider ones only (the provider ARN is not known before creation)",
+		"CKV_AWS_109")
 
 	if props.AdminPrincipalArn != "" {
 		cluster.GrantAccess(jsii.String("AdminAccess"), jsii.String(props.AdminPrincipalArn), &[]awseks.IAccessPolicy{
@@ -167,6 +170,8 @@ func suppressClusterFindings(stack awscdk.Stack, cluster awseks.Cluster, cluster
 		nag.Rule("AwsSolutions-IAM5",
 			"Resource::*",
 			fmt.Sprintf(`/^Resource::arn:[^:]+:eks:[^:]+:(<AWS::AccountId>|[0-9]{12}):(cluster|fargateprofile)\/%s\/\*$/`, clusterName)))
+	nag.SkipCheckov(cluster.AdminRole(), "aws-eks's cluster-creation role needs iam:CreateServiceLinkedRole and iam:GetRole on Resource * to create the EKS service-linked role before the cluster exists; the only other IAM action is PassRole on the cluster role",
+		"CKV_AWS_109")
 
 	for _, provider := range []string{"@aws-cdk--aws-eks.ClusterResourceProvider", "@aws-cdk--aws-eks.KubectlProvider"} {
 		nag.SuppressPath(stack, provider, "aws-eks's custom-resource provider Lambdas (nested stack owned by aws-cdk-lib) log to CloudWatch and, when VPC-attached, manage their ENIs through the managed policies aws-cdk-lib attaches; both grant nothing beyond that",
