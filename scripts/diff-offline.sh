@@ -62,7 +62,7 @@ mapfile -t stacks < <(cdk ls --app "$asm" 2>/dev/null)
 against="testdata/ in the work tree"
 [ -n "$base" ] && against="testdata/ at $base ($(git rev-parse --short "$base"))"
 
-changed=() summary=()
+changed=() statuses=()
 for stack in "${stacks[@]}"; do
   golden="testdata/$stack.template.json"
   baseline="$work/$stack.baseline.json"
@@ -77,15 +77,15 @@ for stack in "${stacks[@]}"; do
   printf '%s\n' "$out" >"$work/$stack.diff"
   echo "$out"
   if grep -q 'There were no differences' <<<"$out"; then
-    summary+=("| $stack | no change |")
+    statuses+=("no change")
   elif grep -q 'Number of stacks with differences: 1' <<<"$out"; then
     changed+=("$stack")
     # Replacements and removals are what a reviewer must not miss.
     destructive=$(grep -cE 'requires replacement|may be replaced|may cause replacement|^\[-\] ' <<<"$out" || true)
     if [ "$destructive" -gt 0 ]; then
-      summary+=("| $stack | **changed: $destructive resource(s) replaced or removed** |")
+      statuses+=("changed: $destructive resource(s) replaced or removed")
     else
-      summary+=("| $stack | changed |")
+      statuses+=("changed")
     fi
   else
     echo "diff-offline: cdk diff of $stack failed" >&2
@@ -95,9 +95,8 @@ done
 
 echo
 echo "Offline diff against $against (asset hashes normalized):"
-for line in "${summary[@]}"; do
-  IFS='|' read -r _ s status _ <<<"$line"
-  printf '  %-22s %s\n' "$(echo $s)" "$(echo $status | tr -d '*')"
+for i in "${!stacks[@]}"; do
+  printf '  %-22s %s\n' "${stacks[$i]}" "${statuses[$i]}"
 done
 if [ "${#changed[@]}" -eq 0 ]; then
   echo "No stack differs."
@@ -113,7 +112,12 @@ if [ -n "$markdown" ]; then
     echo
     echo "| Stack | Change |"
     echo "|---|---|"
-    printf '%s\n' "${summary[@]}"
+    for i in "${!stacks[@]}"; do
+      case "${statuses[$i]}" in
+        *replaced*) echo "| ${stacks[$i]} | **${statuses[$i]}** |" ;;
+        *) echo "| ${stacks[$i]} | ${statuses[$i]} |" ;;
+      esac
+    done
     for stack in "${changed[@]}"; do
       echo
       echo "<details><summary>$stack</summary>"
