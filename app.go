@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/hybrid-llm/platform/config"
 	"github.com/hybrid-llm/platform/stacks"
@@ -97,5 +98,10 @@ func newApp(app awscdk.App, cfg config.Config) *platform {
 		Sweeper:                cfg.Sweeper,
 	})
 	addons.Stack.AddDependency(nodeGroups.Stack, jsii.String("controllers run on the system node group"))
+	if cfg.CdkNag.Enabled {
+		// AwsSolutions over every stack: each finding is fixed or suppressed
+		// with a reason next to the resource it concerns (see internal/nag).
+		awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+	}
 	return &platform{Network: network, Cluster: cluster, NodeGroups: nodeGroups, Addons: addons}
 }

@@ -20,6 +20,7 @@ require (
 	github.com/aws/jsii-runtime-go v1.118.0 // what awscdk 2.223.0 requires
 	github.com/aws/smithy-go v1.28.9
 	github.com/cdklabs/awscdk-kubectl-go/kubectlv34/v2 v2.0.0 // kubectl 1.34 layer, newest available; serves Kubernetes 1.33-1.35 (not in the checksum DB)
+	github.com/cdklabs/cdk-nag-go/cdknag/v2 v2.35.0 // AwsSolutions checks; builds with awscdk 2.223
 	gopkg.in/yaml.v3 v3.0.1
 	k8s.io/apiextensions-apiserver v0.34.3 // tests only; v0.35 needs x/tools 0.38, which dropped cmd/godoc imported by jsii-runtime-go 1.118
 	k8s.io/apimachinery v0.34.3

@@ -1,6 +1,8 @@
 package stacks
 
 import (
+	"fmt"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseks"
@@ -10,6 +12,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/awscdk-kubectl-go/kubectlv34/v2"
+
+	"github.com/hybrid-llm/platform/internal/nag"
 )
 
 // ClusterStackProps configures NewClusterStack.
@@ -96,6 +100,7 @@ func NewClusterStack(scope constructs.Construct, id string, props *ClusterStackP
 	})
 
 	cluster.Node().DefaultChild().Node().AddDependency(controlPlaneLogs)
+	suppressClusterFindings(stack, cluster, props.ClusterName)
 
 	// The aws-eks config-command output needs a masters role, which API
 	// authentication mode does not use; print the plain command instead.
@@ -111,6 +116,9 @@ func NewClusterStack(scope constructs.Construct, id string, props *ClusterStackP
 	// lazily on first use, and a first use from the add-ons stack would add it
 	// to this stack only then. IAM accepts one provider per issuer URL.
 	cluster.OpenIdConnectProvider()
+	nag.SkipCheckov(stack.Node().FindChild(jsii.String("Custom::AWSCDKOpenIdConnectProviderCustomResourceProvider")),
+		"aws-cdk-lib's OIDC-provider custom resource manages the IAM OIDC provider it creates; its IAM actions on Resource * are the OpenIDConnectProvider ones only (the provider ARN is not known before creation)",
+		"CKV_AWS_109")
 
 	if props.AdminPrincipalArn != "" {
 		cluster.GrantAccess(jsii.String("AdminAccess"), jsii.String(props.AdminPrincipalArn), &[]awseks.IAccessPolicy{
@@ -133,6 +141,13 @@ func NewClusterStack(scope constructs.Construct, id string, props *ClusterStackP
 		},
 	})
 
+	nag.Suppress(nodeRole, "The managed policies the EKS User Guide prescribes for the node IAM role (kubelet/EKS node API, the VPC CNI's ENI and IP calls, ECR image pulls, SSM Session Manager instead of SSH); AWS maintains them as EKS needs new actions",
+		nag.Rule("AwsSolutions-IAM4",
+			"Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+			"Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonEKS_CNI_Policy",
+			"Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
+			"Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore"))
+
 	for _, a := range daemonSetAddons {
 		newManagedAddon(stack, a.id, cluster, a.name)
 	}
@@ -151,4 +166,41 @@ func newManagedAddon(scope constructs.Construct, id string, cluster awseks.IClus
 		ClusterName:      cluster.ClusterName(),
 		ResolveConflicts: jsii.String("OVERWRITE"),
 	})
+}
+
+// suppressClusterFindings records why the cdk-nag findings on the cluster and
+// on what aws-eks creates for it (its roles and its two singleton nested
+// stacks: the cluster-resource provider and the kubectl provider) are
+// accepted. Everything here except EKS1 is aws-cdk-lib 2.223 internals this
+// app cannot configure; the golden files show the resulting metadata.
+func suppressClusterFindings(stack awscdk.Stack, cluster awseks.Cluster, clusterName string) {
+	nag.SuppressPath(stack, "Cluster/Resource/Resource/Default", "The public endpoint lets kubectl and cdk deploy run from outside the VPC; it only accepts hybridLlm.endpointPublicCidrs (narrow it for production), every request still needs IAM authentication and an EKS access entry, and nodes use the private endpoint",
+		nag.Rule("AwsSolutions-EKS1"))
+	nag.Suppress(cluster.Role(), "AmazonEKSClusterPolicy is the managed policy the EKS User Guide prescribes for the cluster service role; AWS maintains it as EKS needs new actions",
+		nag.Rule("AwsSolutions-IAM4", "Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonEKSClusterPolicy"))
+	nag.Suppress(cluster.KubectlLambdaRole(), "Role of aws-eks's kubectl handler Lambda as aws-cdk-lib builds it: CloudWatch logging, ENIs for the VPC-attached function, and ECR pulls (private, and public where the partition has it) for Helm OCI charts",
+		nag.Rule("AwsSolutions-IAM4",
+			"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+			"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
+			"Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
+			`/^Policy::\{"Fn::If":\["ClusterHasEcrPublic[0-9A-F]*".*AmazonElasticContainerRegistryPublicReadOnly/`))
+	nag.Suppress(cluster.AdminRole(), "aws-eks's cluster-creation role: EC2 Describe* and iam:GetRole/ListAttachedRolePolicies/CreateServiceLinkedRole support no resource scope (Resource *); the EKS actions are scoped to this cluster's name and its sub-resources (updates, Fargate profiles)",
+		nag.Rule("AwsSolutions-IAM5",
+			"Resource::*",
+			fmt.Sprintf(`/^Resource::arn:[^:]+:eks:[^:]+:(<AWS::AccountId>|[0-9]{12}):(cluster|fargateprofile)\/%s\/\*$/`, clusterName)))
+	nag.SkipCheckov(cluster.AdminRole(), "aws-eks's cluster-creation role needs iam:CreateServiceLinkedRole and iam:GetRole on Resource * to create the EKS service-linked role before the cluster exists; the only other IAM action is PassRole on the cluster role",
+		"CKV_AWS_109")
+
+	for _, provider := range []string{"@aws-cdk--aws-eks.ClusterResourceProvider", "@aws-cdk--aws-eks.KubectlProvider"} {
+		nag.SuppressPath(stack, provider, "aws-eks's custom-resource provider Lambdas (nested stack owned by aws-cdk-lib) log to CloudWatch and, when VPC-attached, manage their ENIs through the managed policies aws-cdk-lib attaches; both grant nothing beyond that",
+			nag.Rule("AwsSolutions-IAM4",
+				"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+				"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"))
+		nag.SuppressPath(stack, provider, "The custom-resource provider framework invokes its own handler functions by qualified ARN (<function ARN>:* covers their versions); the resource is one function of the same nested stack, not a wildcard over functions",
+			nag.Rule("AwsSolutions-IAM5", `/^Resource::<[A-Za-z0-9]+\.Arn>:\*$/`))
+	}
+	nag.SuppressPath(stack, "@aws-cdk--aws-eks.ClusterResourceProvider/Provider/waiter-state-machine", "The provider framework's waiter state machine only polls isComplete while the cluster is created or updated; aws-cdk-lib exposes no logging or tracing settings for it, its executions are kept by Step Functions and its Lambdas log to CloudWatch",
+		nag.Rule("AwsSolutions-SF1"), nag.Rule("AwsSolutions-SF2"))
+	nag.SuppressPath(stack, "@aws-cdk--aws-eks.KubectlProvider/Handler", "aws-cdk-lib 2.223 pins its kubectl handler to python3.13 and ships it with the AWS CLI v1 layer built for that runtime; a different runtime is untested upstream and would risk every kubectl/Helm operation. It moves with aws-cdk-lib upgrades",
+		nag.Rule("AwsSolutions-L1"))
 }
