@@ -10,6 +10,7 @@ import (
 
 	"github.com/hybrid-llm/platform/constructs/helmaddon"
 	"github.com/hybrid-llm/platform/constructs/irsarole"
+	"github.com/hybrid-llm/platform/internal/nag"
 )
 
 // Where Karpenter is installed from and runs.
@@ -141,6 +142,23 @@ func New(scope constructs.Construct, id string, props *Props) *Karpenter {
 		CreateNamespace: true,
 		PolicyDocuments: map[string]awsiam.PolicyDocument{"KarpenterController": policy},
 	})
+	nag.Suppress(k.Controller.Role, "Karpenter "+props.Version+" controller policy verbatim from upstream (policies/): instances, fleets, launch templates, volumes, network interfaces and instance profiles are created, tagged and deleted only under this cluster's kubernetes.io/cluster and karpenter.sh/nodepool tag conditions; RunInstances/CreateFleet also need the images, snapshots, subnets, security groups, capacity reservations and placement groups they reference (unconditioned, as upstream); Resource * only for region-scoped EC2 Describe*, pricing, zonal-shift and ListInstanceProfiles reads",
+		nag.Rule("AwsSolutions-IAM5",
+			"Resource::*",
+			"Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:*:capacity-reservation/*",
+			"Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:*:fleet/*",
+			"Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:*:instance/*",
+			"Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:*:launch-template/*",
+			"Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:*:network-interface/*",
+			"Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:*:placement-group/*",
+			"Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:*:security-group/*",
+			"Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:*:spot-instances-request/*",
+			"Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:*:subnet/*",
+			"Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:*:volume/*",
+			"Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::image/*",
+			"Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::snapshot/*",
+			"Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:instance-profile/*",
+			"Resource::arn:<AWS::Partition>:ssm:<AWS::Region>::parameter/aws/service/*"))
 
 	k.CRDs = helmaddon.New(k.Construct, "CrdHelm", &helmaddon.Props{
 		Cluster:    props.Cluster,

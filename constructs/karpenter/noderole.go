@@ -7,6 +7,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/hybrid-llm/platform/internal/nag"
 )
 
 // NodeRoleManagedPolicies returns the AWS managed policies attached to the
@@ -64,6 +66,12 @@ func NewNodeRole(scope constructs.Construct, id string, props *NodeRoleProps) *N
 		RoleName:        props.RoleName,
 		Description:     jsii.String("Nodes launched by Karpenter"),
 	})
+	nag.Suppress(role, "The managed policies Karpenter's getting-started CloudFormation and the EKS User Guide prescribe for the node role (kubelet/EKS node API, the VPC CNI's ENI calls, ECR image pulls, SSM Session Manager); AWS maintains them as EKS needs new actions",
+		nag.Rule("AwsSolutions-IAM4",
+			"Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+			"Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonEKS_CNI_Policy",
+			"Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
+			"Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore"))
 	entry := awseks.NewCfnAccessEntry(c, jsii.String("AccessEntry"), &awseks.CfnAccessEntryProps{
 		ClusterName:  props.Cluster.ClusterName(),
 		PrincipalArn: role.RoleArn(),

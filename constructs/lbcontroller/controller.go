@@ -13,6 +13,7 @@ import (
 
 	"github.com/hybrid-llm/platform/constructs/helmaddon"
 	"github.com/hybrid-llm/platform/constructs/irsarole"
+	"github.com/hybrid-llm/platform/internal/nag"
 )
 
 // Where the controller is installed from and runs.
@@ -139,6 +140,21 @@ func New(scope constructs.Construct, id string, props *Props) *Controller {
 		Name:            ServiceAccountName,
 		PolicyDocuments: map[string]awsiam.PolicyDocument{"AWSLoadBalancerController": policy},
 	})
+	// The policy is upstream's for this controller version, verbatim
+	// (policies/, checked by the tests): its wildcards are upstream's.
+	lbcReason := "AWS Load Balancer Controller " + appVersion + " IAM policy verbatim from upstream (policies/): Describe/Get and ACM/WAF/Shield/Cognito lookups need Resource *; creating, modifying and deleting load balancers and target groups, and deleting security groups, require the elbv2.k8s.aws/cluster tag; security-group ingress and creation, listener and rule edits and WAF/Shield association are unconditioned, as upstream grants them"
+	nag.Suppress(c.Role.Role, lbcReason,
+		nag.Rule("AwsSolutions-IAM5",
+			"Resource::*",
+			"Resource::arn:<AWS::Partition>:ec2:*:*:security-group/*",
+			"Resource::arn:<AWS::Partition>:elasticloadbalancing:*:*:listener-rule/app/*/*/*",
+			"Resource::arn:<AWS::Partition>:elasticloadbalancing:*:*:listener-rule/net/*/*/*",
+			"Resource::arn:<AWS::Partition>:elasticloadbalancing:*:*:listener/app/*/*/*",
+			"Resource::arn:<AWS::Partition>:elasticloadbalancing:*:*:listener/net/*/*/*",
+			"Resource::arn:<AWS::Partition>:elasticloadbalancing:*:*:loadbalancer/app/*/*",
+			"Resource::arn:<AWS::Partition>:elasticloadbalancing:*:*:loadbalancer/net/*/*",
+			"Resource::arn:<AWS::Partition>:elasticloadbalancing:*:*:targetgroup/*/*"))
+	nag.SkipCheckov(c.Role.Role, lbcReason, "CKV_AWS_111")
 	c.Addon = helmaddon.New(c.Construct, "Helm", &helmaddon.Props{
 		Cluster:        props.Cluster,
 		Chart:          ChartName,
