@@ -49,12 +49,25 @@ func contextOf(app awscdk.App) map[string]any {
 	return all
 }
 
+// seedAvailabilityZones answers the availability-zone lookup of an
+// account-specific stack with the configured AZs, unless cdk.context.json
+// already holds a real answer. The VPC reads the account's AZs only to check
+// the explicit network.availabilityZones against them; without this, synth
+// with an account set would call AWS, and synth must work offline.
+func seedAvailabilityZones(app awscdk.App, cfg config.Config) {
+	key := fmt.Sprintf("availability-zones:account=%s:region=%s", cfg.Account, cfg.Region)
+	if app.Node().TryGetContext(jsii.String(key)) == nil {
+		app.Node().SetContext(jsii.String(key), jsii.Strings(cfg.Network.AvailabilityZones...))
+	}
+}
+
 // newApp builds the four stacks of a validated configuration into app. The
 // tests call it too, so they exercise the real wiring.
 func newApp(app awscdk.App, cfg config.Config) *platform {
 	env := &awscdk.Environment{Region: jsii.String(cfg.Region)}
 	if cfg.Account != "" {
 		env.Account = jsii.String(cfg.Account)
+		seedAvailabilityZones(app, cfg)
 	}
 	props := func(description string) awscdk.StackProps {
 		return awscdk.StackProps{

@@ -316,3 +316,19 @@ func BenchmarkSynth(b *testing.B) {
 		s.app.Synth(nil)
 	}
 }
+
+// TestSynthWithAnAccountNeedsNoAWSLookup: with hybridLlm.account set, the
+// stacks are account-specific and CDK would look the region's AZs up in AWS;
+// the configured AZs answer that, so synth stays offline.
+func TestSynthWithAnAccountNeedsNoAWSLookup(t *testing.T) {
+	s := mustSynthesize(t, map[string]any{"hybridLlm.account": "123456789012"})
+	asm := s.app.Synth(nil)
+	if missing := asm.Manifest().Missing; missing != nil && len(*missing) > 0 {
+		for _, m := range *missing {
+			t.Errorf("synth needs an AWS lookup: %s", *m.Key)
+		}
+	}
+	if got := *s.platform.Network.Stack.Account(); got != "123456789012" {
+		t.Errorf("network stack account = %s", got)
+	}
+}
