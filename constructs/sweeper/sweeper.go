@@ -14,6 +14,12 @@
 // Make the Helm charts (and everything else in the cluster that creates AWS
 // resources) depend on Sweeper.Resource: CloudFormation then deletes them
 // first and runs the sweep last.
+//
+// The function sweeps only when the stack holding the sweeper is itself
+// being deleted (or its failed creation rolled back): it reads the stack's
+// status with cloudformation:DescribeStacks, allowed on this stack's ARN
+// only. Removing or replacing the sweeper in a stack update completes
+// without sweeping.
 package sweeper
 
 import (
@@ -204,6 +210,15 @@ func policyStatements(scope constructs.Construct, cluster *string) []awsiam.Poli
 				"iam:ListInstanceProfiles",
 			),
 			Resources: jsii.Strings("*"),
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			// The function sweeps only while this stack is being deleted
+			// (lambda/sweeper/stackguard.go). DescribeStacks takes the
+			// stack resource type; AWS::StackId is this stack's full ARN,
+			// so a later stack of the same name is not covered either.
+			Sid:       jsii.String("DescribeOwnStack"),
+			Actions:   jsii.Strings("cloudformation:DescribeStacks"),
+			Resources: &[]*string{stack.StackId()},
 		}),
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:       jsii.String("TerminateKarpenterInstances"),

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+
 	"github.com/hybrid-llm/platform/internal/sweep"
 )
 
@@ -26,6 +28,11 @@ import (
 //
 // This function is both handlers. It tells them apart by the custom field
 // PhaseField, which only its own onEvent response puts into a request.
+//
+// On a Delete, onEvent looks up the stack's status once (stackguard.go) and
+// passes its decision to isComplete in the custom field SweepDecision:
+// isComplete sweeps only on "sweep", completes at once on "skip", and fails
+// without sweeping when the field is missing.
 
 // PhaseField is the custom field onEvent returns so that the isComplete
 // request can be recognised.
@@ -33,6 +40,14 @@ const PhaseField = "SweeperPhase"
 
 // phaseIsComplete is PhaseField's value.
 const phaseIsComplete = "isComplete"
+
+// Values of the custom field SweepDecision: what onEvent decided for a
+// Delete from the stack's status (decide). isComplete sweeps only on
+// decisionSweep, so the stack's status is looked up once per Delete.
+const (
+	decisionSweep = "sweep"
+	decisionSkip  = "skip"
+)
 
 // Request is what the Provider framework sends to onEvent and isComplete.
 type Request struct {
@@ -44,9 +59,12 @@ type Request struct {
 	ResourceType          string         `json:"ResourceType"`
 	ResourceProperties    map[string]any `json:"ResourceProperties"`
 	OldResourceProperties map[string]any `json:"OldResourceProperties,omitempty"`
-	// SweeperPhase and SweepDeadline are set only in isComplete requests:
-	// they come from this function's onEvent response.
+	// SweeperPhase, SweepDecision, StackStatus and SweepDeadline are set
+	// only in isComplete requests: they come from this function's onEvent
+	// response.
 	SweeperPhase  string `json:"SweeperPhase,omitempty"`
+	SweepDecision string `json:"SweepDecision,omitempty"`
+	StackStatus   string `json:"StackStatus,omitempty"`
 	SweepDeadline string `json:"SweepDeadline,omitempty"`
 }
 
@@ -58,6 +76,8 @@ type Response struct {
 	Data               map[string]string `json:"Data,omitempty"`
 	IsComplete         *bool             `json:"IsComplete,omitempty"`
 	SweeperPhase       string            `json:"SweeperPhase,omitempty"`
+	SweepDecision      string            `json:"SweepDecision,omitempty"`
+	StackStatus        string            `json:"StackStatus,omitempty"`
 	SweepDeadline      string            `json:"SweepDeadline,omitempty"`
 }
 
@@ -70,6 +90,9 @@ type sweeper interface {
 type handler struct {
 	// newSweeper returns the sweeper of a cluster.
 	newSweeper func(ctx context.Context, cluster string) (sweeper, error)
+	// stackStatus returns the status of the stack with the given ARN
+	// (DescribeStacks).
+	stackStatus func(ctx context.Context, stackID string) (cfntypes.StackStatus, error)
 	// now is the clock.
 	now func() time.Time
 	// budget is how long a Delete may take from onEvent to the last
@@ -115,7 +138,7 @@ func (h *handler) Handle(ctx context.Context, req Request) (Response, error) {
 	if req.SweeperPhase == phaseIsComplete {
 		resp, err = h.isComplete(ctx, log, req)
 	} else {
-		resp, err = h.onEvent(log, req)
+		resp, err = h.onEvent(ctx, log, req)
 	}
 	if err != nil {
 		log.Error("failed", "error", err.Error())
@@ -132,7 +155,7 @@ func phaseName(req Request) string {
 	return "onEvent"
 }
 
-func (h *handler) onEvent(log *slog.Logger, req Request) (Response, error) {
+func (h *handler) onEvent(ctx context.Context, log *slog.Logger, req Request) (Response, error) {
 	cluster, err := clusterName(req.ResourceProperties)
 	if err != nil {
 		return Response{}, err
@@ -146,8 +169,27 @@ func (h *handler) onEvent(log *slog.Logger, req Request) (Response, error) {
 	case "Delete":
 		resp.PhysicalResourceID = req.PhysicalResourceID
 		resp.Data = nil
+		// Fail safe: without the stack's status there is no telling a
+		// stack deletion from an update that removes the sweeper from a
+		// live cluster. Failing (rather than succeeding without a sweep)
+		// makes a stack deletion stop visibly instead of leaving GPU
+		// instances running; in an update's cleanup phase a failed Delete
+		// leaves the stack UPDATE_COMPLETE and the cluster untouched.
+		status, err := h.stackStatus(ctx, req.StackID)
+		if err != nil {
+			return Response{}, fmt.Errorf("sweeper: not sweeping cluster %q: cannot tell whether stack %s is being deleted: %w", cluster, req.StackID, err)
+		}
+		d := decide(status)
+		resp.StackStatus = string(status)
+		if !d.Sweep {
+			resp.SweepDecision = decisionSkip
+			log.Info("sweep skipped", "cluster", cluster, "stackId", req.StackID, "stackStatus", string(status), "reason", d.Reason)
+			return resp, nil
+		}
+		resp.SweepDecision = decisionSweep
 		resp.SweepDeadline = h.now().Add(h.budget).UTC().Format(time.RFC3339)
-		log.Info("sweep scheduled", "cluster", cluster, "deadline", resp.SweepDeadline)
+		log.Info("sweep scheduled", "cluster", cluster, "stackId", req.StackID, "stackStatus", string(status),
+			"reason", d.Reason, "deadline", resp.SweepDeadline)
 	default:
 		return Response{}, fmt.Errorf("sweeper: unknown RequestType %q", req.RequestType)
 	}
@@ -159,6 +201,14 @@ func (h *handler) isComplete(ctx context.Context, log *slog.Logger, req Request)
 	if req.RequestType != "Delete" {
 		// Create and Update only validate, which onEvent did.
 		return Response{IsComplete: &done}, nil
+	}
+	switch req.SweepDecision {
+	case decisionSweep:
+	case decisionSkip:
+		log.Info("sweep skipped", "stackStatus", req.StackStatus, "reason", decide(cfntypes.StackStatus(req.StackStatus)).Reason)
+		return Response{IsComplete: &done}, nil
+	default:
+		return Response{}, fmt.Errorf("sweeper: not sweeping: isComplete request has no SweepDecision from onEvent (got %q)", req.SweepDecision)
 	}
 	cluster, err := clusterName(req.ResourceProperties)
 	if err != nil {

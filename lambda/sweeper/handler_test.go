@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 
 	"github.com/hybrid-llm/platform/internal/sweep"
 )
@@ -42,6 +43,9 @@ func newTestHandler(s *scripted, now time.Time) *handler {
 		newSweeper: func(_ context.Context, cluster string) (sweeper, error) {
 			s.cluster = cluster
 			return s, nil
+		},
+		stackStatus: func(context.Context, string) (cfntypes.StackStatus, error) {
+			return cfntypes.StackStatusDeleteInProgress, nil
 		},
 		now:     func() time.Time { return now },
 		budget:  40 * time.Minute,
@@ -121,7 +125,8 @@ func TestOnEvent(t *testing.T) {
 		{"update keeps the physical id, even for a new cluster name", cfnRequest("Update", "beta", "sweeper-alpha"), map[string]any{
 			"PhysicalResourceId": "sweeper-alpha", "Data": map[string]any{"ClusterName": "beta"}, "SweeperPhase": "isComplete"}, ""},
 		{"delete keeps the physical id and sets the deadline", cfnRequest("Delete", "alpha", "sweeper-alpha"), map[string]any{
-			"PhysicalResourceId": "sweeper-alpha", "SweeperPhase": "isComplete", "SweepDeadline": "2026-11-25T06:40:00Z"}, ""},
+			"PhysicalResourceId": "sweeper-alpha", "SweeperPhase": "isComplete", "SweepDecision": "sweep",
+			"StackStatus": "DELETE_IN_PROGRESS", "SweepDeadline": "2026-11-25T06:40:00Z"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

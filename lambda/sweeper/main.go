@@ -2,7 +2,9 @@
 // resource: the onEvent and isComplete handler of a CDK Provider. Create and
 // Update only validate the ClusterName property; Delete sweeps what the
 // cluster's controllers left behind (package internal/sweep), polled by the
-// Provider's isComplete waiter until nothing is left.
+// Provider's isComplete waiter until nothing is left, but only when the
+// stack that sent it is being deleted (DescribeStacks; see stackguard.go):
+// removing or replacing the sweeper in a stack update never sweeps.
 //
 // Environment (set by the construct):
 //
@@ -23,6 +25,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -55,12 +59,13 @@ func newHandler(log *slog.Logger) (*handler, error) {
 		return nil, err
 	}
 	return &handler{
-		newSweeper: awsSweeper(log, poll),
-		now:        time.Now,
-		budget:     budget,
-		perCall:    perCall,
-		reserve:    15 * time.Second,
-		log:        log,
+		newSweeper:  awsSweeper(log, poll),
+		stackStatus: awsStackStatus,
+		now:         time.Now,
+		budget:      budget,
+		perCall:     perCall,
+		reserve:     15 * time.Second,
+		log:         log,
 	}, nil
 }
 
@@ -96,4 +101,17 @@ func awsSweeper(log *slog.Logger, poll time.Duration) func(ctx context.Context, 
 			PollInterval: poll,
 		})
 	}
+}
+
+// awsStackStatus looks up a stack's status with the SDK's default
+// configuration, retrying throttling with backoff (about a minute at most,
+// well inside the function's timeout).
+func awsStackStatus(ctx context.Context, stackID string) (cfntypes.StackStatus, error) {
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
+		return sweep.NewRetryer(8, 10*time.Second)
+	}))
+	if err != nil {
+		return "", fmt.Errorf("loading AWS configuration: %w", err)
+	}
+	return stackStatus(ctx, cloudformation.NewFromConfig(cfg), stackID)
 }
