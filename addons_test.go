@@ -514,3 +514,10 @@ func TestAddonsInlinePoliciesFitIAMLimits(t *testing.T) {
 		t.Errorf("checked %d roles with inline policies, want at least the two controller roles", checked)
 	}
 }
+
+func TestAddonsNvidiaDevicePluginToleratesTheGPUTaint(t *testing.T) {
+	values := toJSON(t, props(helmCharts(t)["nvidia-device-plugin"])["Values"])
+	if want := `{\"effect\":\"NoSchedule\",\"key\":\"nvidia.com/gpu\",\"operator\":\"Exists\"}`; !strings.Contains(values, want) {
+		t.Errorf("nvidia-device-plugin values lack the GPU toleration %s: %s", want, values)
+	}
+}

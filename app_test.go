@@ -17,6 +17,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/hybrid-llm/platform/config"
+	"github.com/hybrid-llm/platform/internal/cdktest"
 )
 
 // update rewrites the golden files: go test . -run TestGolden -update
@@ -39,6 +40,10 @@ var defaults *synthesized
 
 func TestMain(m *testing.M) {
 	flag.Parse()
+	if err := cdktest.CheckNode(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	var err error
 	defaults, err = synthesize(nil)
 	if err != nil {

@@ -107,9 +107,10 @@ func NewAddonsStack(scope constructs.Construct, id string, props *AddonsStackPro
 		DependsOn: []constructs.IConstruct{s.Karpenter.Chart.Chart, s.Karpenter.NodeRole.AccessEntry},
 	})
 
-	// The chart's default tolerations cover the nvidia.com/gpu taint; its
-	// default affinity selects nodes labelled nvidia.com/gpu.present=true,
-	// which both the GPU node group and the GPU pool set.
+	// The chart's default affinity selects nodes labelled
+	// nvidia.com/gpu.present=true, which both the GPU node group and the GPU
+	// pool set. The toleration of the GPU taint is stated rather than left to
+	// the chart's defaults: without it the plugin never runs where it is needed.
 	s.NvidiaDevicePlugin = helmaddon.New(stack, "NvidiaDevicePlugin", &helmaddon.Props{
 		Cluster:    props.Cluster,
 		Chart:      nvidiaChart,
@@ -117,7 +118,12 @@ func NewAddonsStack(scope constructs.Construct, id string, props *AddonsStackPro
 		Version:    props.NvidiaDevicePlugin.ChartVersion,
 		Release:    nvidiaChart,
 		Namespace:  nvidiaNamespace,
-		Values:     map[string]any{},
+		Values: map[string]any{
+			"tolerations": []any{
+				map[string]any{"key": GPUTaintKey, "operator": "Exists", "effect": "NoSchedule"},
+				map[string]any{"key": "CriticalAddonsOnly", "operator": "Exists"},
+			},
+		},
 	})
 
 	if props.Sweeper.Enabled {
