@@ -20,7 +20,7 @@ import (
 	"github.com/hybrid-llm/platform/internal/cdktest"
 )
 
-// update rewrites the golden files: npm exec -- go test . -run TestGolden -update
+// update rewrites the golden files: npm run golden
 var update = flag.Bool("update", false, "update golden files in testdata/")
 
 // stackIDs are the app's stacks in deployment order.
@@ -224,7 +224,7 @@ func normalize(tpl map[string]any) ([]byte, error) {
 }
 
 // TestGolden compares every stack's template with testdata/<Stack>.template.json.
-// After an intended change: npm exec -- go test . -run TestGolden -update
+// After an intended change: npm run golden
 func TestGolden(t *testing.T) {
 	for _, id := range stackIDs {
 		t.Run(id, func(t *testing.T) {
@@ -244,10 +244,10 @@ func TestGolden(t *testing.T) {
 			}
 			want, err := os.ReadFile(path)
 			if err != nil {
-				t.Fatalf("reading golden file: %v (create it with: npm exec -- go test . -run TestGolden -update)", err)
+				t.Fatalf("reading golden file: %v (create it with: npm run golden)", err)
 			}
 			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from the synthesized template:\n%s\nIf the change is intended: npm exec -- go test . -run TestGolden -update, then review the diff of %s",
+				t.Errorf("%s differs from the synthesized template:\n%s\nIf the change is intended: npm run golden, then review the diff of %s",
 					path, lineDiff(string(want), string(got)), path)
 			}
 		})

@@ -32,7 +32,7 @@ func CheckNode() error {
 		return fmt.Errorf("cannot read the Node.js version %q of %s", version, node)
 	}
 	if major < MinNodeMajor {
-		return fmt.Errorf("jsii runs on Node.js %s (%s), which it no longer supports (need %d or newer): run the tests with `npm test` or `npm exec -- go test ...`, which use the pinned Node.js from node_modules/.bin (after `npm ci`)", version, node, MinNodeMajor)
+		return fmt.Errorf("jsii runs on Node.js %s (%s), which it no longer supports (need %d or newer): run the tests with `npm test` or `npm exec -c 'go test ...'`, which use the pinned Node.js from node_modules/.bin (after `npm ci`)", version, node, MinNodeMajor)
 	}
 	return nil
 }
