@@ -218,3 +218,25 @@ func TestSupportedVersionsIncludeTheDefaults(t *testing.T) {
 		}
 	}
 }
+
+func TestParseTaint(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    Taint
+		wantErr bool
+	}{
+		{"batch=true:NoSchedule", Taint{Key: "batch", Value: "true", Effect: "NoSchedule"}, false},
+		{"nvidia.com/gpu:NoExecute", Taint{Key: "nvidia.com/gpu", Effect: "NoExecute"}, false},
+		{"dedicated=:PreferNoSchedule", Taint{Key: "dedicated", Effect: "PreferNoSchedule"}, false},
+		{"batch=true:NoScheduel", Taint{}, true},
+		{"batch=true", Taint{}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ParseTaint(tt.in)
+			if (err != nil) != tt.wantErr || got != tt.want {
+				t.Errorf("ParseTaint(%q) = %+v, %v; want %+v, error %v", tt.in, got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}

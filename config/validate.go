@@ -269,6 +269,22 @@ func validatePool(field string, p Pool, gpu bool) error {
 // (hours, minutes, seconds only).
 var karpenterDurationRe = regexp.MustCompile(`^([0-9]+(s|m|h))+$`)
 
+// Taint is a parsed "key=value:Effect" node taint.
+type Taint struct {
+	Key, Value, Effect string
+}
+
+// ParseTaint parses a "key=value:Effect" (or "key:Effect") taint, the form
+// karpenter.extraPools[].taints takes. Validate and the stacks both use it,
+// so what is accepted is exactly what is deployed.
+func ParseTaint(s string) (Taint, error) {
+	m := taintRe.FindStringSubmatch(s)
+	if m == nil {
+		return Taint{}, fmt.Errorf("%q is not \"key=value:Effect\" with Effect NoSchedule, PreferNoSchedule or NoExecute", s)
+	}
+	return Taint{Key: m[1], Value: m[3], Effect: m[4]}, nil
+}
+
 func validateExtraPools(pools []ExtraPool) error {
 	var errs []error
 	seen := map[string]bool{"system": true, "gpu": true}
@@ -287,8 +303,8 @@ func validateExtraPools(pools []ExtraPool) error {
 			errs = append(errs, fmt.Errorf("%s.consolidationPolicy %q is invalid; use \"WhenEmpty\" or \"WhenEmptyOrUnderutilized\"", field, p.ConsolidationPolicy))
 		}
 		for _, t := range p.Taints {
-			if !taintRe.MatchString(t) {
-				errs = append(errs, fmt.Errorf("%s.taints: %q is not \"key=value:Effect\" with Effect NoSchedule, PreferNoSchedule or NoExecute", field, t))
+			if _, err := ParseTaint(t); err != nil {
+				errs = append(errs, fmt.Errorf("%s.taints: %w", field, err))
 			}
 		}
 		errs = append(errs, validatePool(field, p.Pool, p.NodeClass == "gpu"))

@@ -1,8 +1,8 @@
 package stacks
 
 import (
+	"fmt"
 	"maps"
-	"regexp"
 	"strconv"
 
 	"github.com/hybrid-llm/platform/config"
@@ -87,10 +87,11 @@ func clonePool(p karpenterpools.NodePool) karpenterpools.NodePool {
 	return p
 }
 
-var taintRe = regexp.MustCompile(`^([^=:]+)(?:=([^:]*))?:(.+)$`)
-
-// parseTaint parses a "key=value:Effect" taint that config.Validate checked.
+// parseTaint converts a taint that config.Validate has already checked.
 func parseTaint(s string) karpenterpools.Taint {
-	m := taintRe.FindStringSubmatch(s)
-	return karpenterpools.Taint{Key: m[1], Value: m[2], Effect: m[3]}
+	t, err := config.ParseTaint(s)
+	if err != nil {
+		panic(fmt.Sprintf("stacks: %v (config.Validate should have rejected it)", err))
+	}
+	return karpenterpools.Taint{Key: t.Key, Value: t.Value, Effect: t.Effect}
 }
