@@ -365,7 +365,7 @@ func TestAddonsDoNotChangeClusterResources(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx})
+	app := cdktest.NewApp(t, &awscdk.AppProps{Context: &ctx})
 	cfg := defaults.cfg
 	network := stacks.NewNetworkStack(app, networkStackID, &stacks.NetworkStackProps{
 		StackProps: awscdk.StackProps{Env: &awscdk.Environment{Region: jsii.String(cfg.Region)}}, ClusterName: cfg.ClusterName, Network: cfg.Network,

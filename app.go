@@ -36,6 +36,7 @@ func main() {
 	cfg, err := config.Load(contextOf(app))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "hybrid-llm-platform:", err)
+		jsii.Close() // os.Exit skips the deferred Close: without it the unpacked jsii runtime stays in /tmp
 		os.Exit(1)
 	}
 	newApp(app, cfg)

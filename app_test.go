@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -44,14 +45,21 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	var err error
-	defaults, err = synthesize(nil)
+	// The default app's cloud assembly lives for the whole binary, so it
+	// cannot use a test's TempDir; removed below (os.Exit skips defers).
+	outdir, err := os.MkdirTemp("", "hybrid-llm-test-")
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "synthesizing the default app:", err)
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := 1
+	if defaults, err = synthesize(nil, outdir); err != nil {
+		fmt.Fprintln(os.Stderr, "synthesizing the default app:", err)
+	} else {
+		code = m.Run()
+	}
 	jsii.Close()
+	os.RemoveAll(outdir)
 	os.Exit(code)
 }
 
@@ -72,8 +80,8 @@ func cdkJSONContext() (map[string]any, error) {
 }
 
 // synthesize builds the whole app from cdk.json's context plus overrides
-// (as -c flags would add them) and returns every stack's template.
-func synthesize(overrides map[string]any) (*synthesized, error) {
+// (as -c flags would add them) into outdir and returns every stack's template.
+func synthesize(overrides map[string]any, outdir string) (*synthesized, error) {
 	ctx, err := cdkJSONContext()
 	if err != nil {
 		return nil, err
@@ -85,7 +93,7 @@ func synthesize(overrides map[string]any) (*synthesized, error) {
 	if err != nil {
 		return nil, err
 	}
-	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx})
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(outdir)})
 	p := newApp(app, cfg)
 	s := &synthesized{cfg: cfg, app: app, platform: p, templates: map[string]assertions.Template{}}
 	// Every stack exists before the first template is taken.
@@ -98,7 +106,7 @@ func synthesize(overrides map[string]any) (*synthesized, error) {
 // mustSynthesize is synthesize for tests that need a non-default app.
 func mustSynthesize(t testing.TB, overrides map[string]any) *synthesized {
 	t.Helper()
-	s, err := synthesize(overrides)
+	s, err := synthesize(overrides, t.TempDir())
 	if err != nil {
 		t.Fatalf("synthesizing with %v: %v", overrides, err)
 	}
@@ -171,27 +179,17 @@ func TestStackDependencies(t *testing.T) {
 			// The addons stack may also depend on the network stack through
 			// the cluster's VPC; what matters is that nothing depends on it.
 			for _, w := range tt.want {
-				if !contains(got, w) {
+				if !slices.Contains(got, w) {
 					t.Errorf("%s depends on %v, want it to include %s", *tt.stack.StackName(), got, w)
 				}
 			}
 		})
 	}
-	for _, id := range []string{networkStackID, clusterStackID, nodeGroupsStackID} {
-		st := map[string]awscdk.Stack{networkStackID: p.Network.Stack, clusterStackID: p.Cluster.Stack, nodeGroupsStackID: p.NodeGroups.Stack}[id]
-		if contains(deps(st), addonsStackID) {
-			t.Errorf("%s depends on %s: a cross-stack cycle", id, addonsStackID)
+	for _, st := range []awscdk.Stack{p.Network.Stack, p.Cluster.Stack, p.NodeGroups.Stack} {
+		if slices.Contains(deps(st), addonsStackID) {
+			t.Errorf("%s depends on %s: a cross-stack cycle", *st.StackName(), addonsStackID)
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // assetHash matches the 64-hex content hashes CDK puts in asset file names

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/hybrid-llm/platform/config"
+	"github.com/hybrid-llm/platform/internal/cdktest"
 	"github.com/hybrid-llm/platform/internal/nag"
 )
 
@@ -75,7 +76,7 @@ func TestNagChecksRunAndFollowConfig(t *testing.T) {
 			if cfg.CdkNag.Enabled != tt.enabled {
 				t.Fatalf("cdkNag.enabled = %v, want %v", cfg.CdkNag.Enabled, tt.enabled)
 			}
-			app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx})
+			app := cdktest.NewApp(t, &awscdk.AppProps{Context: &ctx})
 			p := newApp(app, cfg)
 			awssqs.NewQueue(p.Addons.Stack, jsii.String("Unjustified"), nil)
 			found := strings.Join(nagFindings(p.Addons.Stack), "\n")

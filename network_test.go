@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -57,7 +58,7 @@ func TestNetworkSubnets(t *testing.T) {
 				gotAZs = append(gotAZs, props(s)["AvailabilityZone"].(string))
 			}
 			for _, az := range azs {
-				if !contains(gotAZs, az) {
+				if !slices.Contains(gotAZs, az) {
 					t.Errorf("no subnet in %s (got %v)", az, gotAZs)
 				}
 			}

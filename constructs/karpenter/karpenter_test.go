@@ -172,8 +172,8 @@ func referenceStatements(t *testing.T, f *fixture, clusterName string) []any {
 // "llm", a node role and an interruption queue. It returns the stack, the
 // cluster and a function that returns fresh valid ControllerPolicyProps for
 // them.
-func policyStack() (awscdk.Stack, awseks.ICluster, func() *karpenter.ControllerPolicyProps) {
-	app := awscdk.NewApp(nil)
+func policyStack(t *testing.T) (awscdk.Stack, awseks.ICluster, func() *karpenter.ControllerPolicyProps) {
+	app := cdktest.NewApp(t, nil)
 	stack := awscdk.NewStack(app, jsii.String("Addons"), &awscdk.StackProps{Env: env})
 	cluster := awseks.Cluster_FromClusterAttributes(stack, jsii.String("Cluster"), &awseks.ClusterAttributes{ClusterName: jsii.String("llm")})
 	nodeRole := karpenter.NewNodeRole(stack, "NodeRole", &karpenter.NodeRoleProps{Cluster: cluster})
@@ -184,7 +184,7 @@ func policyStack() (awscdk.Stack, awseks.ICluster, func() *karpenter.ControllerP
 }
 
 func TestControllerPolicyErrors(t *testing.T) {
-	stack, cluster, valid := policyStack()
+	stack, cluster, valid := policyStack(t)
 	tests := []struct {
 		name   string
 		mutate func(p *karpenter.ControllerPolicyProps)
@@ -416,7 +416,7 @@ func TestNodeRole(t *testing.T) {
 		})
 	})
 	t.Run("missing cluster panics", func(t *testing.T) {
-		app := awscdk.NewApp(nil)
+		app := cdktest.NewApp(t, nil)
 		stack := awscdk.NewStack(app, jsii.String("S"), &awscdk.StackProps{Env: env})
 		defer func() {
 			want := `karpenter: NodeRole "NodeRole" needs props.Cluster`
@@ -489,7 +489,7 @@ func TestInterruptionQueue(t *testing.T) {
 }
 
 func TestControllerPolicyDocuments(t *testing.T) {
-	stack, _, valid := policyStack()
+	stack, _, valid := policyStack(t)
 	docs, err := karpenter.ControllerPolicyDocuments(stack, valid())
 	if err != nil {
 		t.Fatal(err)

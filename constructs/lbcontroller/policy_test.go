@@ -29,7 +29,7 @@ func synthPolicy(t *testing.T, version string, context map[string]any) map[strin
 	for k, v := range context {
 		ctx[k] = v
 	}
-	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx})
+	app := cdktest.NewApp(t, &awscdk.AppProps{Context: &ctx})
 	stack := awscdk.NewStack(app, jsii.String("Addons"), &awscdk.StackProps{
 		Env: cdktest.Env(),
 	})

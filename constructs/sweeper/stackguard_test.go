@@ -9,13 +9,14 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/hybrid-llm/platform/constructs/sweeper"
+	"github.com/hybrid-llm/platform/internal/cdktest"
 )
 
 // TestDescribeOwnStackOnly: the function may call DescribeStacks (to sweep
 // only while its stack is being deleted) on exactly the stack that holds the
 // sweeper, by its full ARN (Ref AWS::StackId), and on nothing else.
 func TestDescribeOwnStackOnly(t *testing.T) {
-	app := awscdk.NewApp(nil)
+	app := cdktest.NewApp(t, nil)
 	st := awscdk.NewStack(app, jsii.String("Addons"), &awscdk.StackProps{
 		Env: &awscdk.Environment{Account: jsii.String("111111111111"), Region: jsii.String("us-west-2")}})
 	sweeper.New(st, "Sweeper", &sweeper.Props{ClusterName: jsii.String("llm")})

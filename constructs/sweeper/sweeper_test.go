@@ -30,7 +30,7 @@ func withCluster(t *testing.T) (assertions.Template, *sweeper.Sweeper) {
 
 func literal(t *testing.T, props *sweeper.Props) assertions.Template {
 	t.Helper()
-	app := awscdk.NewApp(nil)
+	app := cdktest.NewApp(t, nil)
 	st := awscdk.NewStack(app, jsii.String("Addons"), &awscdk.StackProps{Env: env})
 	sweeper.New(st, "Sweeper", props)
 	return assertions.Template_FromStack(st, nil)
@@ -54,7 +54,7 @@ func TestNewPanicsOnMisuse(t *testing.T) {
 					t.Errorf("panic = %v, want %s", r, tt.want)
 				}
 			}()
-			app := awscdk.NewApp(nil)
+			app := cdktest.NewApp(t, nil)
 			st := awscdk.NewStack(app, jsii.String("S"), &awscdk.StackProps{Env: env})
 			sweeper.New(st, "Sweeper", tt.props)
 		})

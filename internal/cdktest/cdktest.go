@@ -3,6 +3,7 @@ package cdktest
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -11,6 +12,31 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/awscdk-kubectl-go/kubectlv34/v2"
 )
+
+// NewApp returns an App that synthesizes into a directory of the test's own,
+// removed when the test ends. An App without Outdir synthesizes into a new
+// /tmp/cdk.outXXXX that nothing removes (about 70 MB for an app with the EKS
+// cluster's assets): hundreds of test runs filled this machine's disk.
+func NewApp(t testing.TB, props *awscdk.AppProps) awscdk.App {
+	t.Helper()
+	p := awscdk.AppProps{}
+	if props != nil {
+		p = *props
+	}
+	if p.Outdir == nil {
+		p.Outdir = jsii.String(t.TempDir())
+	}
+	return awscdk.NewApp(&p)
+}
+
+// Main is TestMain for packages whose tests drive jsii: it runs the tests,
+// then stops the jsii kernel, which removes the runtime it unpacked under
+// /tmp/jsii-runtime.* (about 220 MB, left behind when the process just exits).
+func Main(m *testing.M) {
+	code := m.Run()
+	jsii.Close()
+	os.Exit(code)
+}
 
 // Env returns the explicit account and region of every test stack, so tests
 // synthesize offline and never need credentials.
@@ -59,7 +85,7 @@ func NewClusterApp(t *testing.T, opts *ClusterAppOptions) *ClusterApp {
 	if opts.Context != nil {
 		props = &awscdk.AppProps{Context: &opts.Context}
 	}
-	app := awscdk.NewApp(props)
+	app := NewApp(t, props)
 	clusterStack := awscdk.NewStack(app, jsii.String("Cluster"), &awscdk.StackProps{Env: Env()})
 	clusterProps := &awseks.ClusterProps{
 		Version:            awseks.KubernetesVersion_Of(jsii.String("1.35")),

@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/hybrid-llm/platform/internal/cdktest"
 )
 
 const reason = "a reason long enough for a reviewer to check it against the resource"
@@ -31,20 +33,17 @@ func TestSuppressRejectsUnreviewableSuppressions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("S"), nil)
+			stack := awscdk.NewStack(cdktest.NewApp(t, nil), jsii.String("S"), nil)
 			q := awssqs.NewQueue(stack, jsii.String("Queue"), nil)
-			defer func() {
-				if r := recover(); fmt.Sprint(r) != tt.want {
-					t.Errorf("panic = %v, want %q", r, tt.want)
-				}
-			}()
-			Suppress(q, tt.reason, tt.findings...)
+			if got := cdktest.PanicText(func() { Suppress(q, tt.reason, tt.findings...) }); got != tt.want {
+				t.Errorf("panic = %q, want %q", got, tt.want)
+			}
 		})
 	}
 }
 
 func TestSuppressWritesMetadata(t *testing.T) {
-	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("S"), nil)
+	stack := awscdk.NewStack(cdktest.NewApp(t, nil), jsii.String("S"), nil)
 	q := awssqs.NewQueue(stack, jsii.String("Queue"), nil)
 	Suppress(q, reason, Rule("AwsSolutions-SQS3"))
 	SuppressPath(stack, "Queue", reason, Rule("AwsSolutions-IAM5", "Resource::*", `/^Action::s3:.*$/`))
@@ -76,20 +75,17 @@ func TestSkipCheckovRejectsUnreviewableSkips(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("S"), nil)
+			stack := awscdk.NewStack(cdktest.NewApp(t, nil), jsii.String("S"), nil)
 			q := awssqs.NewQueue(stack, jsii.String("Queue"), nil)
-			defer func() {
-				if r := recover(); fmt.Sprint(r) != tt.want {
-					t.Errorf("panic = %v, want %q", r, tt.want)
-				}
-			}()
-			SkipCheckov(q, tt.reason, tt.checks...)
+			if got := cdktest.PanicText(func() { SkipCheckov(q, tt.reason, tt.checks...) }); got != tt.want {
+				t.Errorf("panic = %q, want %q", got, tt.want)
+			}
 		})
 	}
 }
 
 func TestSkipCheckovWritesMetadataOnEveryResourceBelow(t *testing.T) {
-	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("S"), nil)
+	stack := awscdk.NewStack(cdktest.NewApp(t, nil), jsii.String("S"), nil)
 	q := awssqs.NewQueue(stack, jsii.String("Queue"), nil)
 	q.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions: jsii.Strings("sqs:SendMessage"), Resources: jsii.Strings("*"),

@@ -1,0 +1,11 @@
+package karpenterpools
+
+import (
+	"testing"
+
+	"github.com/hybrid-llm/platform/internal/cdktest"
+)
+
+// TestMain stops the jsii kernel after the tests, so its unpacked runtime is
+// removed (cdktest.Main).
+func TestMain(m *testing.M) { cdktest.Main(m) }
