@@ -300,7 +300,8 @@ func TestAddonsKarpenterSettings(t *testing.T) {
 	for _, want := range []string{
 		`\"clusterName\":\"hybrid-llm\"`,
 		`\"interruptionQueue\":\"",{"Fn::GetAtt":["` + queueID + `","QueueName"]}`,
-		`\"clusterEndpoint\":\"",{"Fn::ImportValue":"HybridLlmCluster:`,
+		// A weak cross-stack reference (cdk.json: @aws-cdk/core:defaultCrossStackReferences).
+		`\"clusterEndpoint\":\"",{"Fn::GetStackOutput":{"OutputName":"PublishOutputFnGetAttCluster`,
 		// Never on a node Karpenter launched; on the system node group.
 		`{\"key\":\"karpenter.sh/nodepool\",\"operator\":\"DoesNotExist\"}`,
 		`\"node.kubernetes.io/purpose\":\"system\"`,

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/hybrid-llm/platform/constructs/kubectllayer"
 	"github.com/hybrid-llm/platform/internal/cdktest"
 )
 
@@ -84,14 +85,15 @@ func TestClusterEndpointCidrsFromConfig(t *testing.T) {
 	}
 }
 
-func TestClusterKubectlLayerIs134(t *testing.T) {
+func TestClusterKubectlLayerIs136(t *testing.T) {
 	layers := resources(defaults.templates[clusterStackID], "AWS::Lambda::LayerVersion")
 	if len(layers) != 1 {
 		t.Fatalf("%d layers, want the kubectl layer", len(layers))
 	}
+	want := "kubectl 1.36 and Helm from npm " + kubectllayer.Package + "@"
 	for _, l := range layers {
-		if d := toJSON(t, props(l)["Description"]); !strings.Contains(d, "kubectl 1.34") && !strings.Contains(d, "kubectl v1.34") {
-			t.Errorf("layer description %s does not name kubectl 1.34", d)
+		if d := toJSON(t, props(l)["Description"]); !strings.Contains(d, want) {
+			t.Errorf("layer description %s does not contain %q", d, want)
 		}
 	}
 }
@@ -99,11 +101,19 @@ func TestClusterKubectlLayerIs134(t *testing.T) {
 func TestClusterOIDCProviderLivesInClusterStack(t *testing.T) {
 	// One provider per issuer URL, created with the cluster (IAM rejects a
 	// second one; the add-ons stack must reuse it).
+	// The native resource (cdk.json: @aws-cdk/aws-eks:useNativeOidcProvider),
+	// not the custom resource.
 	cdktest.Check(t, "OIDC provider", func() {
-		defaults.templates[clusterStackID].ResourceCountIs(jsii.String("Custom::AWSCDKOpenIdConnectProvider"), jsii.Number(1))
+		defaults.templates[clusterStackID].ResourceCountIs(jsii.String("AWS::IAM::OIDCProvider"), jsii.Number(1))
 	})
-	for _, id := range []string{networkStackID, nodeGroupsStackID, addonsStackID} {
+	for _, id := range stackIDs {
 		if n := len(resources(defaults.templates[id], "Custom::AWSCDKOpenIdConnectProvider")); n != 0 {
+			t.Errorf("%s has %d custom-resource OIDC providers, want 0", id, n)
+		}
+		if id == clusterStackID {
+			continue
+		}
+		if n := len(resources(defaults.templates[id], "AWS::IAM::OIDCProvider")); n != 0 {
 			t.Errorf("%s has %d OIDC providers, want 0", id, n)
 		}
 	}

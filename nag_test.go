@@ -38,6 +38,10 @@ func nagFindings(st awscdk.Stack) []string {
 	return out
 }
 
+// annotationsInReportFlag puts annotations into the synth-time validation
+// report, which fails synthesis on an error annotation (cdk.json sets it).
+const annotationsInReportFlag = "@aws-cdk/core:annotationsInValidationReport"
+
 func TestNoUnsuppressedNagFindings(t *testing.T) {
 	p := defaults.platform
 	for _, st := range []awscdk.Stack{p.Network.Stack, p.Cluster.Stack, p.NodeGroups.Stack, p.Addons.Stack} {
@@ -69,6 +73,10 @@ func TestNagChecksRunAndFollowConfig(t *testing.T) {
 				t.Fatal(err)
 			}
 			ctx["hybridLlm.cdkNag.enabled"] = fmt.Sprint(tt.enabled)
+			// With cdk.json's annotationsInValidationReport, an error
+			// annotation (an unsuppressed finding) fails synthesis itself,
+			// and with it Annotations_FromStack: read the findings without.
+			ctx[annotationsInReportFlag] = false
 			cfg, err := config.Load(ctx)
 			if err != nil {
 				t.Fatal(err)

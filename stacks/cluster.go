@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/awscdk-kubectl-go/kubectlv34/v2"
 
+	"github.com/hybrid-llm/platform/constructs/kubectllayer"
 	"github.com/hybrid-llm/platform/internal/nag"
 )
 
@@ -83,7 +83,7 @@ func NewClusterStack(scope constructs.Construct, id string, props *ClusterStackP
 	cluster := awseks.NewCluster(stack, jsii.String("Cluster"), &awseks.ClusterProps{
 		ClusterName:          jsii.String(props.ClusterName),
 		Version:              awseks.KubernetesVersion_Of(jsii.String(props.KubernetesVersion)),
-		KubectlLayer:         kubectlv34.NewKubectlV34Layer(stack, jsii.String("KubectlLayer")),
+		KubectlLayer:         kubectllayer.New(stack, "KubectlLayer"),
 		Vpc:                  props.Vpc,
 		VpcSubnets:           &[]*awsec2.SubnetSelection{{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS}},
 		DefaultCapacity:      jsii.Number(0),
@@ -116,19 +116,16 @@ func NewClusterStack(scope constructs.Construct, id string, props *ClusterStackP
 	// lazily on first use, and a first use from the add-ons stack would add it
 	// to this stack only then. IAM accepts one provider per issuer URL.
 	cluster.OpenIdConnectProvider()
-	nag.SkipCheckov(stack.Node().FindChild(jsii.String("Custom::AWSCDKOpenIdConnectProviderCustomResourceProvider")),
-		"aws-cdk-lib's OIDC-provider custom resource manages the IAM OIDC provider it creates; its IAM actions on Resource * are the OpenIDConnectProvider ones only (the provider ARN is not known before creation)",
-		"CKV_AWS_109")
 
 	if props.AdminPrincipalArn != "" {
 		cluster.GrantAccess(jsii.String("AdminAccess"), jsii.String(props.AdminPrincipalArn), &[]awseks.IAccessPolicy{
 			awseks.AccessPolicy_FromAccessPolicyName(jsii.String("AmazonEKSClusterAdminPolicy"), &awseks.AccessPolicyNameOptions{
 				AccessScopeType: awseks.AccessScopeType_CLUSTER,
 			}),
-		})
+		}, nil)
 	} else {
 		awscdk.Annotations_Of(stack).AddWarningV2(jsii.String("hybridllm:noAdminPrincipal"),
-			jsii.String("hybridLlm.adminPrincipalArn is empty: no IAM principal gets cluster-admin, so kubectl works only through the CDK kubectl role. Set it to your role's ARN."))
+			jsii.String("hybridLlm.adminPrincipalArn is empty: no IAM principal gets cluster-admin, so kubectl works only through the CDK kubectl role. Set it to your role's ARN."), nil)
 	}
 
 	nodeRole := awsiam.NewRole(stack, jsii.String("NodeRole"), &awsiam.RoleProps{

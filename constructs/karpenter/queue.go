@@ -5,6 +5,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawsevents"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -103,6 +104,6 @@ type queueTarget struct {
 }
 
 // Bind implements awsevents.IRuleTarget.
-func (t *queueTarget) Bind(_ awsevents.IRule, _ *string) *awsevents.RuleTargetConfig {
+func (t *queueTarget) Bind(_ interfacesawsevents.IRuleRef, _ *string) *awsevents.RuleTargetConfig {
 	return &awsevents.RuleTargetConfig{Arn: t.queue.QueueArn()}
 }

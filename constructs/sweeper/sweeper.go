@@ -5,8 +5,8 @@
 // found by their tags, so that `cdk destroy` leaves nothing behind.
 //
 // The function is the Go Lambda in lambda/sweeper (logic in internal/sweep),
-// built at synth by awscdklambdagoalpha with the local Go toolchain for
-// provided.al2023 on arm64. It is both the onEvent and the isComplete handler
+// a plain awslambda.Function whose code internal/gobundle builds at synth
+// with the local Go toolchain for provided.al2023 on arm64. It is both the onEvent and the isComplete handler
 // of a CDK Provider: onEvent returns at once, isComplete sweeps for up to
 // two minutes per call and is called every 30 seconds until nothing is left,
 // the sweep finds something a human must fix, or 40 minutes have passed.
@@ -24,20 +24,16 @@ package sweeper
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
-	"runtime"
-	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/customresources"
-	"github.com/aws/aws-cdk-go/awscdklambdagoalpha/v2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/hybrid-llm/platform/internal/gobundle"
 	"github.com/hybrid-llm/platform/internal/nag"
 	"github.com/hybrid-llm/platform/internal/sweep"
 )
@@ -56,10 +52,6 @@ const (
 	queryIntervalSecs   = 30
 	totalTimeoutMins    = 50
 )
-
-// modulePath is this repository's Go module; the Lambda entry is found
-// relative to the directory whose go.mod declares it.
-const modulePath = "github.com/hybrid-llm/platform"
 
 // entryDir is the Lambda's main package, relative to the module root.
 const entryDir = "lambda/sweeper"
@@ -82,7 +74,7 @@ type Sweeper struct {
 	// Construct is the node under which the children live.
 	Construct constructs.Construct
 	// Function is the Go Lambda (onEvent and isComplete handler).
-	Function awscdklambdagoalpha.GoFunction
+	Function awslambda.Function
 	// Provider is the custom resource provider wrapping Function.
 	Provider customresources.Provider
 	// Resource is the custom resource; make what must be deleted before the
@@ -113,10 +105,11 @@ func New(scope constructs.Construct, id string, props *Props) *Sweeper {
 		Retention:     retention,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
-	s.Function = awscdklambdagoalpha.NewGoFunction(c, jsii.String("Function"), &awscdklambdagoalpha.GoFunctionProps{
-		Entry:        jsii.String(filepath.Join(moduleRoot(), entryDir)),
-		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
-		Architecture: awslambda.Architecture_ARM_64(),
+	s.Function = awslambda.NewFunction(c, jsii.String("Function"), &awslambda.FunctionProps{
+		Code:         gobundle.Code(entryDir),
+		Handler:      jsii.String(gobundle.Handler),
+		Runtime:      gobundle.Runtime(),
+		Architecture: gobundle.Architecture(),
 		Description:  jsii.String("Deletes what the cluster's controllers left behind (internal/sweep)"),
 		Timeout:      awscdk.Duration_Minutes(jsii.Number(functionTimeoutMins)),
 		MemorySize:   jsii.Number(256),
@@ -124,16 +117,6 @@ func New(scope constructs.Construct, id string, props *Props) *Sweeper {
 		Environment: &map[string]*string{
 			"SWEEP_BUDGET_SECONDS":   jsii.String(fmt.Sprint(budgetSeconds)),
 			"SWEEP_PER_CALL_SECONDS": jsii.String(fmt.Sprint(perCallSeconds)),
-		},
-		Bundling: &awscdklambdagoalpha.BundlingOptions{
-			// Reproducible, small binary: no local paths, no VCS stamp (the
-			// asset hash is the output's), no RPC mode (provided runtimes).
-			GoBuildFlags: &[]*string{
-				jsii.String("-trimpath"),
-				jsii.String("-buildvcs=false"),
-				jsii.String(`-ldflags="-s -w"`),
-				jsii.String("-tags=lambda.norpc"),
-			},
 		},
 	})
 	for _, st := range policyStatements(c, cluster) {
@@ -287,41 +270,4 @@ func policyStatements(scope constructs.Construct, cluster *string) []awsiam.Poli
 			},
 		}),
 	}
-}
-
-// moduleRoot returns the directory of this module's go.mod: found from the
-// working directory (cdk runs `go run .` at the repository root; `go test`
-// runs in the package's directory), else from this source file's location.
-func moduleRoot() string {
-	var starts []string
-	if wd, err := os.Getwd(); err == nil {
-		starts = append(starts, wd)
-	}
-	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
-		starts = append(starts, filepath.Dir(file))
-	}
-	for _, dir := range starts {
-		for d := dir; ; d = filepath.Dir(d) {
-			if isModuleRoot(d) {
-				return d
-			}
-			if filepath.Dir(d) == d {
-				break
-			}
-		}
-	}
-	panic(fmt.Sprintf("sweeper: no go.mod declaring module %s above %q: run cdk or go test inside the repository", modulePath, starts))
-}
-
-func isModuleRoot(dir string) bool {
-	b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-	if err != nil {
-		return false
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) == 2 && f[0] == "module" && f[1] == modulePath {
-			return true
-		}
-	}
-	return false
 }

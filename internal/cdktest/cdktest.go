@@ -10,7 +10,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseks"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/awscdk-kubectl-go/kubectlv34/v2"
+
+	"github.com/hybrid-llm/platform/constructs/kubectllayer"
 )
 
 // NewApp returns an App that synthesizes into a directory of the test's own,
@@ -89,7 +90,7 @@ func NewClusterApp(t *testing.T, opts *ClusterAppOptions) *ClusterApp {
 	clusterStack := awscdk.NewStack(app, jsii.String("Cluster"), &awscdk.StackProps{Env: Env()})
 	clusterProps := &awseks.ClusterProps{
 		Version:            awseks.KubernetesVersion_Of(jsii.String("1.35")),
-		KubectlLayer:       kubectlv34.NewKubectlV34Layer(clusterStack, jsii.String("KubectlLayer")),
+		KubectlLayer:       kubectllayer.New(clusterStack, "KubectlLayer"),
 		DefaultCapacity:    jsii.Number(0),
 		AuthenticationMode: awseks.AuthenticationMode_API,
 	}

@@ -1,0 +1,102 @@
+// Package gobundle builds a Go Lambda function's code at synth with the local
+// Go toolchain: a CDK local bundler (awscdk.ILocalBundling) that runs
+// `go build` for linux/arm64 into the asset's output directory, so no Docker
+// is needed.
+//
+// The design card names the aws-lambda-go alpha construct (GoFunction) for
+// this; nothing newer than awscdklambdagoalpha 2.220 is served, which does
+// not build with aws-cdk-lib 2.276, so the app uses a plain awslambda.Function
+// with the code from Code.
+//
+// The binary is reproducible (-trimpath, no VCS stamp, stripped), and the
+// asset hash is the hash of the output: unchanged code gives an unchanged
+// template.
+package gobundle
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/hybrid-llm/platform/internal/modroot"
+)
+
+// Target of the build: the OS and architecture of Lambda's arm64
+// provided.al2023 runtime (Runtime and Architecture return them as CDK values).
+const (
+	GOOS   = "linux"
+	GOARCH = "arm64"
+)
+
+// Handler is the executable name the provided.al2023 runtime starts.
+const Handler = "bootstrap"
+
+// Runtime is the Lambda runtime the binaries are built for (OS-only, the Go
+// program is its own runtime).
+func Runtime() awslambda.Runtime { return awslambda.Runtime_PROVIDED_AL2023() }
+
+// Architecture is the Lambda architecture the binaries are built for (GOARCH).
+func Architecture() awslambda.Architecture { return awslambda.Architecture_ARM_64() }
+
+// BuildArgs are the `go build` arguments for the main package pkg (a path
+// relative to the module root) writing to out: a small reproducible binary
+// (no local paths, no VCS stamp, no symbol table), without the RPC mode that
+// only the retired go1.x runtime used.
+func BuildArgs(pkg, out string) []string {
+	return []string{
+		"build",
+		"-trimpath",
+		"-buildvcs=false",
+		"-ldflags=-s -w",
+		"-tags=lambda.norpc",
+		"-o", out,
+		"./" + filepath.ToSlash(pkg),
+	}
+}
+
+// Env is the environment of the build: the caller's, with cgo off (a static
+// binary) and the target OS and architecture.
+func Env() []string {
+	return append(os.Environ(), "CGO_ENABLED=0", "GOOS="+GOOS, "GOARCH="+GOARCH)
+}
+
+// bundler is the local bundler of one main package.
+type bundler struct {
+	root, pkg string
+}
+
+// TryBundle builds the binary into outputDir. A failed build panics with
+// go's output: falling back to Docker bundling would only hide the
+// compiler's message.
+func (b *bundler) TryBundle(outputDir *string, _ *awscdk.BundlingOptions) *bool {
+	cmd := exec.Command("go", BuildArgs(b.pkg, filepath.Join(*outputDir, Handler))...)
+	cmd.Dir = b.root
+	cmd.Env = Env()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		panic(fmt.Sprintf("gobundle: go build ./%s for %s/%s: %v\n%s", b.pkg, GOOS, GOARCH, err, out))
+	}
+	return jsii.Bool(true)
+}
+
+// Code returns the Lambda code of the main package pkg (relative to the
+// module root, e.g. "lambda/sweeper"), built locally at synth. The asset's
+// source path is the package directory (what CDK fingerprints to cache the
+// build within one synth); its hash is the output's.
+func Code(pkg string) awslambda.Code {
+	root := modroot.Dir()
+	return awslambda.Code_FromAsset(jsii.String(filepath.Join(root, pkg)), &awss3assets.AssetOptions{
+		AssetHashType: awscdk.AssetHashType_OUTPUT,
+		Bundling: &awscdk.BundlingOptions{
+			Local: &bundler{root: root, pkg: pkg},
+			// Required by the type, never pulled: the local bundler
+			// either builds or panics.
+			Image: awscdk.DockerImage_FromRegistry(jsii.String("local-go-build-only")),
+		},
+	})
+}
