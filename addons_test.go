@@ -36,7 +36,7 @@ func TestAddonsHelmReleases(t *testing.T) {
 		skipCrds                                       bool
 	}{
 		{"aws-load-balancer-controller", "aws-load-balancer-controller", "https://aws.github.io/eks-charts", "3.5.0", "kube-system", false},
-		// The CDK 2.223 handler pulls "<Repository>" for OCI charts: the chart
+		// The CDK 2.276 handler pulls "<Repository>" for OCI charts: the chart
 		// name must be part of it.
 		{"karpenter-crd", "karpenter-crd", "oci://public.ecr.aws/karpenter/karpenter-crd", "1.14.1", "karpenter", false},
 		{"karpenter", "karpenter", "oci://public.ecr.aws/karpenter/karpenter", "1.14.1", "karpenter", true},

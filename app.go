@@ -111,7 +111,7 @@ func newApp(app awscdk.App, cfg config.Config) *platform {
 		NvidiaDevicePlugin:     cfg.NvidiaDevicePlugin,
 		Sweeper:                cfg.Sweeper,
 	})
-	addons.Stack.AddDependency(nodeGroups.Stack, jsii.String("controllers run on the system node group"))
+	addons.Stack.AddStackDependency(nodeGroups.Stack, jsii.String("controllers run on the system node group"))
 	if cfg.CdkNag.Enabled {
 		// AwsSolutions over every stack: each finding is fixed or suppressed
 		// with a reason next to the resource it concerns (see internal/nag).

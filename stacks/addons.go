@@ -5,7 +5,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awseks"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseksv2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -28,7 +28,7 @@ const (
 type AddonsStackProps struct {
 	awscdk.StackProps
 	// Cluster is the EKS cluster the add-ons are installed on.
-	Cluster awseks.Cluster
+	Cluster awseksv2.Cluster
 	// Vpc is the cluster's VPC (the Load Balancer Controller's vpcId).
 	Vpc awsec2.IVpc
 	// ClusterName is the cluster's name as a plain string: Karpenter's IAM

@@ -1,11 +1,10 @@
 package stacks
 
 import (
-	"fmt"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awseks"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseksv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
@@ -38,7 +37,7 @@ type ClusterStack struct {
 	// Stack is the CloudFormation stack.
 	Stack awscdk.Stack
 	// Cluster is the EKS cluster, with its kubectl provider and OIDC provider.
-	Cluster awseks.Cluster
+	Cluster awseksv2.Cluster
 	// NodeRole is the IAM role of the managed node groups.
 	NodeRole awsiam.Role
 }
@@ -56,7 +55,7 @@ var daemonSetAddons = []struct{ id, name string }{
 // NewClusterStack builds HybridLlmCluster: the EKS control plane (API
 // authentication mode: access entries, no aws-auth ConfigMap), secrets
 // envelope-encrypted with a KMS key, all control-plane log types, a
-// public+private endpoint, the kubectl v1.34 layer, the IAM OIDC provider for
+// public+private endpoint, the kubectl 1.36 layer, the IAM OIDC provider for
 // IRSA, an admin access entry, the node role, and the DaemonSet add-ons.
 func NewClusterStack(scope constructs.Construct, id string, props *ClusterStackProps) *ClusterStack {
 	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
@@ -80,29 +79,40 @@ func NewClusterStack(scope constructs.Construct, id string, props *ClusterStackP
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
 
-	cluster := awseks.NewCluster(stack, jsii.String("Cluster"), &awseks.ClusterProps{
+	cluster := awseksv2.NewCluster(stack, jsii.String("Cluster"), &awseksv2.ClusterProps{
 		ClusterName:          jsii.String(props.ClusterName),
-		Version:              awseks.KubernetesVersion_Of(jsii.String(props.KubernetesVersion)),
-		KubectlLayer:         kubectllayer.New(stack, "KubectlLayer"),
+		Version:              awseksv2.KubernetesVersion_Of(jsii.String(props.KubernetesVersion)),
 		Vpc:                  props.Vpc,
 		VpcSubnets:           &[]*awsec2.SubnetSelection{{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS}},
-		DefaultCapacity:      jsii.Number(0),
-		AuthenticationMode:   awseks.AuthenticationMode_API,
+		// Managed node groups (HybridLlmNodeGroups), not EKS Auto Mode; no
+		// default group.
+		DefaultCapacityType: awseksv2.DefaultCapacityType_NODEGROUP,
+		DefaultCapacity:     jsii.Number(0),
+		// aws-eks-v2 always uses API authentication mode (access entries, no
+		// aws-auth ConfigMap). The principal deploying the stack gets no
+		// cluster-admin entry: kubectl runs as the kubectl provider's role,
+		// which aws-eks-v2 grants one, and people through adminPrincipalArn.
+		BootstrapClusterCreatorAdminPermissions: jsii.Bool(false),
+		// The kubectl handler runs in the private subnets (aws-eks-v2 picks
+		// the cluster's private subnets when the private endpoint is on).
+		KubectlProviderOptions: &awseksv2.KubectlProviderOptions{
+			KubectlLayer: kubectllayer.New(stack, "KubectlLayer"),
+		},
 		SecretsEncryptionKey: secretsKey,
-		EndpointAccess:       awseks.EndpointAccess_PUBLIC_AND_PRIVATE().OnlyFrom(*jsii.Strings(props.EndpointPublicCidrs...)...),
-		ClusterLogging: &[]awseks.ClusterLoggingTypes{
-			awseks.ClusterLoggingTypes_API,
-			awseks.ClusterLoggingTypes_AUDIT,
-			awseks.ClusterLoggingTypes_AUTHENTICATOR,
-			awseks.ClusterLoggingTypes_CONTROLLER_MANAGER,
-			awseks.ClusterLoggingTypes_SCHEDULER,
+		EndpointAccess:       awseksv2.EndpointAccess_PUBLIC_AND_PRIVATE().OnlyFrom(*jsii.Strings(props.EndpointPublicCidrs...)...),
+		ClusterLogging: &[]awseksv2.ClusterLoggingTypes{
+			awseksv2.ClusterLoggingTypes_API,
+			awseksv2.ClusterLoggingTypes_AUDIT,
+			awseksv2.ClusterLoggingTypes_AUTHENTICATOR,
+			awseksv2.ClusterLoggingTypes_CONTROLLER_MANAGER,
+			awseksv2.ClusterLoggingTypes_SCHEDULER,
 		},
 	})
 
 	cluster.Node().DefaultChild().Node().AddDependency(controlPlaneLogs)
 	suppressClusterFindings(stack, cluster, props.ClusterName)
 
-	// The aws-eks config-command output needs a masters role, which API
+	// aws-eks-v2 prints its config command only with a masters role, which API
 	// authentication mode does not use; print the plain command instead.
 	awscdk.NewCfnOutput(stack, jsii.String("UpdateKubeconfigCommand"), &awscdk.CfnOutputProps{
 		Description: jsii.String("Configures kubectl for this cluster (needs an access entry: see adminPrincipalArn)"),
@@ -115,12 +125,18 @@ func NewClusterStack(scope constructs.Construct, id string, props *ClusterStackP
 	// Create the IRSA OIDC provider here, with the cluster: it is created
 	// lazily on first use, and a first use from the add-ons stack would add it
 	// to this stack only then. IAM accepts one provider per issuer URL.
-	cluster.OpenIdConnectProvider()
+	provider := cluster.OpenIdConnectProvider()
+	// The IRSA trust conditions take the issuer out of the provider's ARN
+	// with Fn::Split. cdk.json makes cross-stack references weak
+	// (Fn::GetStackOutput), which neither cfn-lint 1.51–1.58 nor CloudFormation's
+	// documented Fn::Split arguments accept; Fn::ImportValue is documented
+	// there, so this one reference stays an export.
+	provider.Node().DefaultChild().(awscdk.CfnResource).ApplyCrossStackReferenceStrength(awscdk.ReferenceStrength_STRONG)
 
 	if props.AdminPrincipalArn != "" {
-		cluster.GrantAccess(jsii.String("AdminAccess"), jsii.String(props.AdminPrincipalArn), &[]awseks.IAccessPolicy{
-			awseks.AccessPolicy_FromAccessPolicyName(jsii.String("AmazonEKSClusterAdminPolicy"), &awseks.AccessPolicyNameOptions{
-				AccessScopeType: awseks.AccessScopeType_CLUSTER,
+		cluster.GrantAccess(jsii.String("AdminAccess"), jsii.String(props.AdminPrincipalArn), &[]awseksv2.IAccessPolicy{
+			awseksv2.AccessPolicy_FromAccessPolicyName(jsii.String("AmazonEKSClusterAdminPolicy"), &awseksv2.AccessPolicyNameOptions{
+				AccessScopeType: awseksv2.AccessScopeType_CLUSTER,
 			}),
 		}, nil)
 	} else {
@@ -157,8 +173,8 @@ func NewClusterStack(scope constructs.Construct, id string, props *ClusterStackP
 // the L2 Addon cannot set ResolveConflicts: EKS installs self-managed
 // vpc-cni, kube-proxy and coredns with every cluster, and adopting them needs
 // OVERWRITE.
-func newManagedAddon(scope constructs.Construct, id string, cluster awseks.ICluster, name string) awseks.CfnAddon {
-	return awseks.NewCfnAddon(scope, jsii.String(id), &awseks.CfnAddonProps{
+func newManagedAddon(scope constructs.Construct, id string, cluster awseksv2.ICluster, name string) awseksv2.CfnAddon {
+	return awseksv2.NewCfnAddon(scope, jsii.String(id), &awseksv2.CfnAddonProps{
 		AddonName:        jsii.String(name),
 		ClusterName:      cluster.ClusterName(),
 		ResolveConflicts: jsii.String("OVERWRITE"),
@@ -166,38 +182,20 @@ func newManagedAddon(scope constructs.Construct, id string, cluster awseks.IClus
 }
 
 // suppressClusterFindings records why the cdk-nag findings on the cluster and
-// on what aws-eks creates for it (its roles and its two singleton nested
-// stacks: the cluster-resource provider and the kubectl provider) are
-// accepted. Everything here except EKS1 is aws-cdk-lib 2.223 internals this
-// app cannot configure; the golden files show the resulting metadata.
-func suppressClusterFindings(stack awscdk.Stack, cluster awseks.Cluster, clusterName string) {
-	nag.SuppressPath(stack, "Cluster/Resource/Resource/Default", "The public endpoint lets kubectl and cdk deploy run from outside the VPC; it only accepts hybridLlm.endpointPublicCidrs (narrow it for production), every request still needs IAM authentication and an EKS access entry, and nodes use the private endpoint",
-		nag.Rule("AwsSolutions-EKS1"))
+// on what aws-eks-v2 creates for it are accepted.
+func suppressClusterFindings(stack awscdk.Stack, cluster awseksv2.Cluster, clusterName string) {
 	nag.Suppress(cluster.Role(), "AmazonEKSClusterPolicy is the managed policy the EKS User Guide prescribes for the cluster service role; AWS maintains it as EKS needs new actions",
 		nag.Rule("AwsSolutions-IAM4", "Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonEKSClusterPolicy"))
-	nag.Suppress(cluster.KubectlLambdaRole(), "Role of aws-eks's kubectl handler Lambda as aws-cdk-lib builds it: CloudWatch logging, ENIs for the VPC-attached function, and ECR pulls (private, and public where the partition has it) for Helm OCI charts",
+
+	provider := "Cluster/KubectlProvider"
+	nag.SuppressPath(stack, provider, "aws-eks-v2's kubectl handler and its provider-framework Lambda log to CloudWatch and, VPC-attached, manage their ENIs through the managed policies aws-cdk-lib attaches; the handler also pulls Helm OCI charts from ECR (private, and public where the partition has it) through the read-only ECR policies",
 		nag.Rule("AwsSolutions-IAM4",
 			"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
 			"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
-			"Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
-			`/^Policy::\{"Fn::If":\["ClusterHasEcrPublic[0-9A-F]*".*AmazonElasticContainerRegistryPublicReadOnly/`))
-	nag.Suppress(cluster.AdminRole(), "aws-eks's cluster-creation role: EC2 Describe* and iam:GetRole/ListAttachedRolePolicies/CreateServiceLinkedRole support no resource scope (Resource *); the EKS actions are scoped to this cluster's name and its sub-resources (updates, Fargate profiles)",
-		nag.Rule("AwsSolutions-IAM5",
-			"Resource::*",
-			fmt.Sprintf(`/^Resource::arn:[^:]+:eks:[^:]+:(<AWS::AccountId>|[0-9]{12}):(cluster|fargateprofile)\/%s\/\*$/`, clusterName)))
-	nag.SkipCheckov(cluster.AdminRole(), "aws-eks's cluster-creation role needs iam:CreateServiceLinkedRole and iam:GetRole on Resource * to create the EKS service-linked role before the cluster exists; the only other IAM action is PassRole on the cluster role",
-		"CKV_AWS_109")
-
-	for _, provider := range []string{"@aws-cdk--aws-eks.ClusterResourceProvider", "@aws-cdk--aws-eks.KubectlProvider"} {
-		nag.SuppressPath(stack, provider, "aws-eks's custom-resource provider Lambdas (nested stack owned by aws-cdk-lib) log to CloudWatch and, when VPC-attached, manage their ENIs through the managed policies aws-cdk-lib attaches; both grant nothing beyond that",
-			nag.Rule("AwsSolutions-IAM4",
-				"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
-				"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"))
-		nag.SuppressPath(stack, provider, "The custom-resource provider framework invokes its own handler functions by qualified ARN (<function ARN>:* covers their versions); the resource is one function of the same nested stack, not a wildcard over functions",
-			nag.Rule("AwsSolutions-IAM5", `/^Resource::<[A-Za-z0-9]+\.Arn>:\*$/`))
-	}
-	nag.SuppressPath(stack, "@aws-cdk--aws-eks.ClusterResourceProvider/Provider/waiter-state-machine", "The provider framework's waiter state machine only polls isComplete while the cluster is created or updated; aws-cdk-lib exposes no logging or tracing settings for it, its executions are kept by Step Functions and its Lambdas log to CloudWatch",
-		nag.Rule("AwsSolutions-SF1"), nag.Rule("AwsSolutions-SF2"))
-	nag.SuppressPath(stack, "@aws-cdk--aws-eks.KubectlProvider/Handler", "aws-cdk-lib 2.223 pins its kubectl handler to python3.13 and ships it with the AWS CLI v1 layer built for that runtime; a different runtime is untested upstream and would risk every kubectl/Helm operation. It moves with aws-cdk-lib upgrades",
+			"Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+			`/^Policy::\{"Fn::If":\["ClusterKubectlProviderHandlerHasEcrPublic[0-9A-F]*".*AmazonElasticContainerRegistryPublicReadOnly/`))
+	nag.SuppressPath(stack, provider, "The custom-resource provider framework invokes its own kubectl handler function by qualified ARN (<function ARN>:* covers its versions); the resource is that one function, not a wildcard over functions",
+		nag.Rule("AwsSolutions-IAM5", `/^Resource::<ClusterKubectlProviderHandler[0-9A-F]+\.Arn>:\*$/`))
+	nag.SuppressPath(stack, provider+"/Handler", "aws-cdk-lib 2.276 pins its kubectl handler to python3.13 and ships the AWS CLI layer built for that runtime; another runtime is untested upstream and would risk every kubectl/Helm operation. It moves with aws-cdk-lib upgrades",
 		nag.Rule("AwsSolutions-L1"))
 }

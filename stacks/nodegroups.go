@@ -5,7 +5,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awseks"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseksv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -35,7 +35,7 @@ const (
 type NodeGroupStackProps struct {
 	awscdk.StackProps
 	// Cluster is the EKS cluster the groups join.
-	Cluster awseks.ICluster
+	Cluster awseksv2.ICluster
 	// NodeRole is the IAM role of both groups' nodes.
 	NodeRole awsiam.IRole
 	// System is the CPU system group's configuration.
@@ -49,9 +49,9 @@ type NodeGroupStack struct {
 	// Stack is the CloudFormation stack.
 	Stack awscdk.Stack
 	// System runs controllers (Karpenter, the Load Balancer Controller, coredns).
-	System awseks.Nodegroup
+	System awseksv2.Nodegroup
 	// GPU runs model servers; tainted nvidia.com/gpu=present:NoSchedule.
-	GPU awseks.Nodegroup
+	GPU awseksv2.Nodegroup
 }
 
 // NewNodeGroupStack builds HybridLlmNodeGroups: a CPU "system" group on
@@ -61,11 +61,11 @@ type NodeGroupStack struct {
 func NewNodeGroupStack(scope constructs.Construct, id string, props *NodeGroupStackProps) *NodeGroupStack {
 	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
 
-	system := awseks.NewNodegroup(stack, jsii.String("System"), &awseks.NodegroupProps{
+	system := awseksv2.NewNodegroup(stack, jsii.String("System"), &awseksv2.NodegroupProps{
 		Cluster:       props.Cluster,
 		NodeRole:      props.NodeRole,
-		AmiType:       awseks.NodegroupAmiType_AL2023_X86_64_STANDARD,
-		CapacityType:  awseks.CapacityType_ON_DEMAND,
+		AmiType:       awseksv2.NodegroupAmiType_AL2023_X86_64_STANDARD,
+		CapacityType:  awseksv2.CapacityType_ON_DEMAND,
 		InstanceTypes: instanceTypes(props.System.InstanceTypes),
 		MinSize:       jsii.Number(props.System.MinSize),
 		DesiredSize:   jsii.Number(props.System.DesiredSize),
@@ -75,11 +75,11 @@ func NewNodeGroupStack(scope constructs.Construct, id string, props *NodeGroupSt
 		Labels:        &map[string]*string{PurposeLabel: jsii.String(PurposeSystem)},
 	})
 
-	gpu := awseks.NewNodegroup(stack, jsii.String("Gpu"), &awseks.NodegroupProps{
+	gpu := awseksv2.NewNodegroup(stack, jsii.String("Gpu"), &awseksv2.NodegroupProps{
 		Cluster:       props.Cluster,
 		NodeRole:      props.NodeRole,
-		AmiType:       awseks.NodegroupAmiType_AL2023_X86_64_NVIDIA,
-		CapacityType:  awseks.CapacityType_ON_DEMAND,
+		AmiType:       awseksv2.NodegroupAmiType_AL2023_X86_64_NVIDIA,
+		CapacityType:  awseksv2.CapacityType_ON_DEMAND,
 		InstanceTypes: instanceTypes(props.GPU.InstanceTypes),
 		MinSize:       jsii.Number(props.GPU.MinSize),
 		DesiredSize:   jsii.Number(props.GPU.DesiredSize),
@@ -87,10 +87,10 @@ func NewNodeGroupStack(scope constructs.Construct, id string, props *NodeGroupSt
 		DiskSize:      jsii.Number(props.GPU.DiskSizeGiB),
 		Subnets:       &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS},
 		Labels:        &map[string]*string{PurposeLabel: jsii.String(PurposeGPU), GPUPresentLabel: jsii.String("true")},
-		Taints: &[]*awseks.TaintSpec{{
+		Taints: &[]*awseksv2.TaintSpec{{
 			Key:    jsii.String(GPUTaintKey),
 			Value:  jsii.String(GPUTaintValue),
-			Effect: awseks.TaintEffect_NO_SCHEDULE,
+			Effect: awseksv2.TaintEffect_NO_SCHEDULE,
 		}},
 	})
 

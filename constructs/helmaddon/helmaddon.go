@@ -1,5 +1,5 @@
 // Package helmaddon provides Addon: one Helm release with a pinned chart
-// version, installed through awseks.HelmChart in the caller's scope (never
+// version, installed through awseksv2.HelmChart in the caller's scope (never
 // cluster.AddHelmChart, which would put it in the cluster's stack).
 //
 // Values are layered like Helm values files: service-account values (when a
@@ -8,7 +8,7 @@
 //
 // Repositories: for an https:// repository the handler runs
 // "helm upgrade --install <release> <chart> --repo <repository>". For an
-// oci:// repository the aws-cdk 2.223.0 kubectl handler instead runs
+// oci:// repository the aws-cdk-lib 2.276.0 (aws-eks-v2) kubectl handler runs
 // "helm pull <Repository property> --version <version> --untar" and installs
 // the directory named after the last path segment of that property, so the
 // property must be the full chart reference. Addon therefore passes
@@ -25,7 +25,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awseks"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseksv2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -37,7 +37,7 @@ import (
 const DefaultTimeoutMinutes = 5
 
 // MaxTimeoutSeconds is the largest Props.Timeout: the kubectl handler Lambda
-// that runs helm stops after 15 minutes, and aws-cdk 2.223.0's HelmChart
+// that runs helm stops after 15 minutes, and aws-eks-v2's HelmChart (2.276.0)
 // rejects more.
 const MaxTimeoutSeconds = 900
 
@@ -47,7 +47,7 @@ const MaxReleaseLength = 53
 // Props configures an Addon. Field names follow Helm's vocabulary.
 type Props struct {
 	// Cluster is the EKS cluster to install into. Required.
-	Cluster awseks.ICluster
+	Cluster awseksv2.ICluster
 
 	// Chart is the chart name, e.g. "aws-load-balancer-controller". Required;
 	// a plain name, the repository goes in Repository.
@@ -124,7 +124,7 @@ type Addon struct {
 	Construct constructs.Construct
 
 	// Chart is the Helm release resource (child id "Chart").
-	Chart awseks.HelmChart
+	Chart awseksv2.HelmChart
 
 	// Release is the Helm release name.
 	Release string
@@ -253,7 +253,7 @@ func New(scope constructs.Construct, id string, props *Props) *Addon {
 		Repository: repository,
 		Values:     values,
 	}
-	chartProps := &awseks.HelmChartProps{
+	chartProps := &awseksv2.HelmChartProps{
 		Cluster:         props.Cluster,
 		Chart:           jsii.String(props.Chart),
 		Repository:      jsii.String(repository),
@@ -269,7 +269,7 @@ func New(scope constructs.Construct, id string, props *Props) *Addon {
 	if len(values) > 0 {
 		chartProps.Values = &values
 	}
-	a.Chart = awseks.NewHelmChart(a.Construct, jsii.String("Chart"), chartProps)
+	a.Chart = awseksv2.NewHelmChart(a.Construct, jsii.String("Chart"), chartProps)
 	if sa := props.ServiceAccount; sa != nil {
 		a.Chart.Node().AddDependency(sa.ServiceAccount)
 	}

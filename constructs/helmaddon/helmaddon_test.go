@@ -9,7 +9,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awseks"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseksv2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -28,7 +28,7 @@ func newTestApp(t *testing.T) *cdktest.ClusterApp {
 // charts returns the HelmChart resources of tpl by logical id, as plain JSON.
 func charts(t *testing.T, tpl assertions.Template) map[string]map[string]any {
 	t.Helper()
-	return cdktest.Resources(t, tpl, *awseks.HelmChart_RESOURCE_TYPE())
+	return cdktest.Resources(t, tpl, *awseksv2.HelmChart_RESOURCE_TYPE())
 }
 
 func onlyChart(t *testing.T, tpl assertions.Template) map[string]any {
@@ -43,7 +43,7 @@ func onlyChart(t *testing.T, tpl assertions.Template) map[string]any {
 	return nil
 }
 
-func validProps(c awseks.ICluster) *helmaddon.Props {
+func validProps(c awseksv2.ICluster) *helmaddon.Props {
 	return &helmaddon.Props{
 		Cluster:    c,
 		Chart:      "aws-load-balancer-controller",
@@ -169,7 +169,7 @@ func TestHTTPSChart(t *testing.T) {
 	}
 	t.Run("release properties with user values over computed values", func(t *testing.T) {
 		cdktest.Check(t, "chart", func() {
-			tpl.HasResourceProperties(awseks.HelmChart_RESOURCE_TYPE(), &map[string]any{
+			tpl.HasResourceProperties(awseksv2.HelmChart_RESOURCE_TYPE(), &map[string]any{
 				"Chart":      "aws-load-balancer-controller",
 				"Repository": "https://aws.github.io/eks-charts",
 				"Version":    "3.5.0",
@@ -197,9 +197,9 @@ func TestHTTPSChart(t *testing.T) {
 		}
 	})
 	t.Run("chart lives in the caller's stack only", func(t *testing.T) {
-		cdktest.Check(t, "addons stack", func() { tpl.ResourceCountIs(awseks.HelmChart_RESOURCE_TYPE(), jsii.Number(1)) })
+		cdktest.Check(t, "addons stack", func() { tpl.ResourceCountIs(awseksv2.HelmChart_RESOURCE_TYPE(), jsii.Number(1)) })
 		clusterTpl := assertions.Template_FromStack(ta.ClusterStack, nil)
-		cdktest.Check(t, "cluster stack", func() { clusterTpl.ResourceCountIs(awseks.HelmChart_RESOURCE_TYPE(), jsii.Number(0)) })
+		cdktest.Check(t, "cluster stack", func() { clusterTpl.ResourceCountIs(awseksv2.HelmChart_RESOURCE_TYPE(), jsii.Number(0)) })
 	})
 }
 
@@ -219,7 +219,7 @@ func TestOCIChartAndFlags(t *testing.T) {
 
 	t.Run("oci repository is the full chart reference the handler pulls", func(t *testing.T) {
 		cdktest.Check(t, "crd chart", func() {
-			tpl.HasResourceProperties(awseks.HelmChart_RESOURCE_TYPE(), &map[string]any{
+			tpl.HasResourceProperties(awseksv2.HelmChart_RESOURCE_TYPE(), &map[string]any{
 				"Chart": "karpenter-crd", "Repository": "oci://public.ecr.aws/karpenter/karpenter-crd",
 				"Version": "1.14.1", "CreateNamespace": true,
 				"Values": assertions.Match_Absent(),
@@ -228,7 +228,7 @@ func TestOCIChartAndFlags(t *testing.T) {
 	})
 	t.Run("flags and timeout are passed", func(t *testing.T) {
 		cdktest.Check(t, "karpenter chart", func() {
-			tpl.HasResourceProperties(awseks.HelmChart_RESOURCE_TYPE(), &map[string]any{
+			tpl.HasResourceProperties(awseksv2.HelmChart_RESOURCE_TYPE(), &map[string]any{
 				"Chart": "karpenter", "Repository": "oci://public.ecr.aws/karpenter/karpenter",
 				"Wait": true, "Atomic": true, "SkipCrds": true, "Timeout": "900s",
 				"CreateNamespace": assertions.Match_Absent(),
@@ -271,7 +271,7 @@ func TestServiceAccount(t *testing.T) {
 
 	t.Run("namespace defaults to the service account's and values name the account", func(t *testing.T) {
 		cdktest.Check(t, "chart", func() {
-			tpl.HasResourceProperties(awseks.HelmChart_RESOURCE_TYPE(), &map[string]any{
+			tpl.HasResourceProperties(awseksv2.HelmChart_RESOURCE_TYPE(), &map[string]any{
 				"Release":   "karpenter",
 				"Namespace": "karpenter",
 				"Values": assertions.Match_SerializedJson(&map[string]any{
@@ -283,14 +283,14 @@ func TestServiceAccount(t *testing.T) {
 	})
 	t.Run("SkipServiceAccountValues leaves values out", func(t *testing.T) {
 		cdktest.Check(t, "chart", func() {
-			tpl.HasResourceProperties(awseks.HelmChart_RESOURCE_TYPE(), &map[string]any{
+			tpl.HasResourceProperties(awseksv2.HelmChart_RESOURCE_TYPE(), &map[string]any{
 				"Release": "other", "Namespace": "other", "Values": assertions.Match_Absent(),
 			})
 		})
 	})
 	t.Run("chart depends on the service account manifest", func(t *testing.T) {
 		saID := ""
-		for id, r := range *tpl.FindResources(awseks.KubernetesManifest_RESOURCE_TYPE(), nil) {
+		for id, r := range *tpl.FindResources(awseksv2.KubernetesManifest_RESOURCE_TYPE(), nil) {
 			b, _ := json.Marshal(r)
 			if strings.Contains(string(b), `\"kind\":\"ServiceAccount\"`) && strings.Contains(string(b), `\"name\":\"karpenter\"`) {
 				saID = id

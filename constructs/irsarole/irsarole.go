@@ -9,7 +9,7 @@
 // provider per issuer URL.
 //
 // The trust policy follows aws-cdk's own ServiceAccount
-// (packages/aws-cdk-lib/aws-eks/lib/service-account.ts, v2.223.0): the
+// (packages/aws-cdk-lib/aws-eks-v2/lib/service-account.ts, v2.276.0): the
 // StringEquals condition keys are "<issuer>:sub" and "<issuer>:aud", where
 // <issuer> is a CloudFormation token. A token cannot be a map key in Go, so
 // the condition object is built by CloudFormation through awscdk.CfnJson.
@@ -21,7 +21,7 @@ import (
 	"sort"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awseks"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseksv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -39,10 +39,10 @@ const RoleArnAnnotation = "eks.amazonaws.com/role-arn"
 type Props struct {
 	// Cluster is the EKS cluster whose OIDC provider the role trusts and in
 	// which the ServiceAccount is created. Required. When it is an
-	// awseks.Cluster in another stack, that stack must already have called
+	// awseksv2.Cluster in another stack, that stack must already have called
 	// Cluster.OpenIdConnectProvider(); otherwise the provider would be added to
 	// the cluster's stack by this construct.
-	Cluster awseks.ICluster
+	Cluster awseksv2.ICluster
 
 	// Name is the ServiceAccount name. Required; a DNS subdomain name
 	// (RFC 1123: lowercase alphanumerics, '-' and '.', at most 253
@@ -91,11 +91,11 @@ type Role struct {
 	// ServiceAccount is the v1/ServiceAccount manifest (child id
 	// "ServiceAccount"), annotated with the role's ARN. Make workloads that
 	// use the account depend on it.
-	ServiceAccount awseks.KubernetesManifest
+	ServiceAccount awseksv2.KubernetesManifest
 
 	// Namespace is the v1/Namespace manifest (child id "Namespace"), or nil
 	// when Props.CreateNamespace is false.
-	Namespace awseks.KubernetesManifest
+	Namespace awseksv2.KubernetesManifest
 
 	// ServiceAccountName is the ServiceAccount's name.
 	ServiceAccountName string
@@ -213,7 +213,7 @@ func New(scope constructs.Construct, id string, props *Props) *Role {
 	r.Role = awsiam.NewRole(r.Construct, jsii.String("Role"), roleProps)
 
 	if props.CreateNamespace {
-		r.Namespace = awseks.NewKubernetesManifest(r.Construct, jsii.String("Namespace"), &awseks.KubernetesManifestProps{
+		r.Namespace = awseksv2.NewKubernetesManifest(r.Construct, jsii.String("Namespace"), &awseksv2.KubernetesManifestProps{
 			Cluster: props.Cluster,
 			// apply instead of create: see the ServiceAccount below.
 			Overwrite: jsii.Bool(true),
@@ -234,7 +234,7 @@ func New(scope constructs.Construct, id string, props *Props) *Role {
 	// (left over from a failed delete, or from a hand-made install) and
 	// setting our role annotation on it is what we want; failing the whole
 	// deployment with AlreadyExists is not.
-	r.ServiceAccount = awseks.NewKubernetesManifest(r.Construct, jsii.String("ServiceAccount"), &awseks.KubernetesManifestProps{
+	r.ServiceAccount = awseksv2.NewKubernetesManifest(r.Construct, jsii.String("ServiceAccount"), &awseksv2.KubernetesManifestProps{
 		Cluster:   props.Cluster,
 		Overwrite: jsii.Bool(true),
 		Manifest: &[]*map[string]any{{

@@ -9,7 +9,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awseks"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseksv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/jsii-runtime-go"
 
@@ -29,43 +29,43 @@ func TestNewRejectsMisuse(t *testing.T) {
 	long := strings.Repeat("a", 64)
 	tests := []struct {
 		name  string
-		props func(c awseks.ICluster) *irsarole.Props
+		props func(c awseksv2.ICluster) *irsarole.Props
 		want  string
 	}{
-		{"nil props", func(awseks.ICluster) *irsarole.Props { return nil }, "irsarole: props are required"},
-		{"no cluster", func(awseks.ICluster) *irsarole.Props { return &irsarole.Props{Name: "sa"} }, "irsarole: cluster is required"},
-		{"empty name", func(c awseks.ICluster) *irsarole.Props { return &irsarole.Props{Cluster: c} },
+		{"nil props", func(awseksv2.ICluster) *irsarole.Props { return nil }, "irsarole: props are required"},
+		{"no cluster", func(awseksv2.ICluster) *irsarole.Props { return &irsarole.Props{Name: "sa"} }, "irsarole: cluster is required"},
+		{"empty name", func(c awseksv2.ICluster) *irsarole.Props { return &irsarole.Props{Cluster: c} },
 			"irsarole: service account name is required"},
-		{"uppercase name", func(c awseks.ICluster) *irsarole.Props { return &irsarole.Props{Cluster: c, Name: "Karpenter"} },
+		{"uppercase name", func(c awseksv2.ICluster) *irsarole.Props { return &irsarole.Props{Cluster: c, Name: "Karpenter"} },
 			`irsarole: service account name "Karpenter" is not a valid RFC 1123 subdomain (lowercase alphanumerics, '-' or '.', at most 253 characters, alphanumeric at both ends)`},
-		{"underscore name", func(c awseks.ICluster) *irsarole.Props { return &irsarole.Props{Cluster: c, Name: "my_sa"} },
+		{"underscore name", func(c awseksv2.ICluster) *irsarole.Props { return &irsarole.Props{Cluster: c, Name: "my_sa"} },
 			`irsarole: service account name "my_sa" is not a valid RFC 1123 subdomain (lowercase alphanumerics, '-' or '.', at most 253 characters, alphanumeric at both ends)`},
-		{"leading dash name", func(c awseks.ICluster) *irsarole.Props { return &irsarole.Props{Cluster: c, Name: "-sa"} },
+		{"leading dash name", func(c awseksv2.ICluster) *irsarole.Props { return &irsarole.Props{Cluster: c, Name: "-sa"} },
 			`irsarole: service account name "-sa" is not a valid RFC 1123 subdomain (lowercase alphanumerics, '-' or '.', at most 253 characters, alphanumeric at both ends)`},
-		{"trailing dot name", func(c awseks.ICluster) *irsarole.Props { return &irsarole.Props{Cluster: c, Name: "sa."} },
+		{"trailing dot name", func(c awseksv2.ICluster) *irsarole.Props { return &irsarole.Props{Cluster: c, Name: "sa."} },
 			`irsarole: service account name "sa." is not a valid RFC 1123 subdomain (lowercase alphanumerics, '-' or '.', at most 253 characters, alphanumeric at both ends)`},
-		{"name too long", func(c awseks.ICluster) *irsarole.Props {
+		{"name too long", func(c awseksv2.ICluster) *irsarole.Props {
 			return &irsarole.Props{Cluster: c, Name: strings.Repeat("a", 254)}
 		}, fmt.Sprintf(`irsarole: service account name %q is not a valid RFC 1123 subdomain (lowercase alphanumerics, '-' or '.', at most 253 characters, alphanumeric at both ends)`, strings.Repeat("a", 254))},
-		{"uppercase namespace", func(c awseks.ICluster) *irsarole.Props {
+		{"uppercase namespace", func(c awseksv2.ICluster) *irsarole.Props {
 			return &irsarole.Props{Cluster: c, Name: "sa", Namespace: "Karpenter"}
 		}, `irsarole: namespace "Karpenter" is not a valid RFC 1123 label (lowercase alphanumerics or '-', at most 63 characters, alphanumeric at both ends)`},
-		{"dotted namespace", func(c awseks.ICluster) *irsarole.Props {
+		{"dotted namespace", func(c awseksv2.ICluster) *irsarole.Props {
 			return &irsarole.Props{Cluster: c, Name: "sa", Namespace: "a.b"}
 		}, `irsarole: namespace "a.b" is not a valid RFC 1123 label (lowercase alphanumerics or '-', at most 63 characters, alphanumeric at both ends)`},
-		{"leading dash namespace", func(c awseks.ICluster) *irsarole.Props {
+		{"leading dash namespace", func(c awseksv2.ICluster) *irsarole.Props {
 			return &irsarole.Props{Cluster: c, Name: "sa", Namespace: "-ns"}
 		}, `irsarole: namespace "-ns" is not a valid RFC 1123 label (lowercase alphanumerics or '-', at most 63 characters, alphanumeric at both ends)`},
-		{"namespace too long", func(c awseks.ICluster) *irsarole.Props {
+		{"namespace too long", func(c awseksv2.ICluster) *irsarole.Props {
 			return &irsarole.Props{Cluster: c, Name: "sa", Namespace: long}
 		}, fmt.Sprintf(`irsarole: namespace %q is not a valid RFC 1123 label (lowercase alphanumerics or '-', at most 63 characters, alphanumeric at both ends)`, long)},
-		{"invalid role name", func(c awseks.ICluster) *irsarole.Props {
+		{"invalid role name", func(c awseksv2.ICluster) *irsarole.Props {
 			return &irsarole.Props{Cluster: c, Name: "sa", RoleName: "my role"}
 		}, `irsarole: role name "my role" is not a valid IAM role name (1-64 letters, digits or +=,.@_-)`},
-		{"role name too long", func(c awseks.ICluster) *irsarole.Props {
+		{"role name too long", func(c awseksv2.ICluster) *irsarole.Props {
 			return &irsarole.Props{Cluster: c, Name: "sa", RoleName: long + "a"}
 		}, fmt.Sprintf(`irsarole: role name %q is not a valid IAM role name (1-64 letters, digits or +=,.@_-)`, long+"a")},
-		{"create kube-system", func(c awseks.ICluster) *irsarole.Props {
+		{"create kube-system", func(c awseksv2.ICluster) *irsarole.Props {
 			return &irsarole.Props{Cluster: c, Name: "sa", Namespace: "kube-system", CreateNamespace: true}
 		}, `irsarole: namespace "kube-system" always exists; CreateNamespace must be false`},
 	}
@@ -209,12 +209,12 @@ func TestTrustPolicy(t *testing.T) {
 	})
 
 	t.Run("no namespace is created by default", func(t *testing.T) {
-		for _, r := range cdktest.Resources(t, tpl, *awseks.KubernetesManifest_RESOURCE_TYPE()) {
+		for _, r := range cdktest.Resources(t, tpl, *awseksv2.KubernetesManifest_RESOURCE_TYPE()) {
 			if strings.Contains(fmt.Sprint(r["Properties"]), `"kind":"Namespace"`) {
 				t.Errorf("unexpected Namespace manifest: %v", r)
 			}
 		}
-		if got := len(cdktest.Resources(t, tpl, *awseks.KubernetesManifest_RESOURCE_TYPE())); got != 1 {
+		if got := len(cdktest.Resources(t, tpl, *awseksv2.KubernetesManifest_RESOURCE_TYPE())); got != 1 {
 			t.Errorf("manifests = %d, want 1", got)
 		}
 	})
@@ -234,7 +234,7 @@ type manifest struct {
 func manifests(t *testing.T, tpl assertions.Template) []manifest {
 	t.Helper()
 	var out []manifest
-	for id, r := range cdktest.Resources(t, tpl, *awseks.KubernetesManifest_RESOURCE_TYPE()) {
+	for id, r := range cdktest.Resources(t, tpl, *awseksv2.KubernetesManifest_RESOURCE_TYPE()) {
 		props := r["Properties"].(map[string]any)
 		var text string
 		switch m := props["Manifest"].(type) {

@@ -3,7 +3,7 @@ package karpenter
 import (
 	"fmt"
 
-	"github.com/aws/aws-cdk-go/awscdk/v2/awseks"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseksv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -31,7 +31,7 @@ const (
 // Props configures New.
 type Props struct {
 	// Cluster is the EKS cluster. Required.
-	Cluster awseks.ICluster
+	Cluster awseksv2.ICluster
 	// ClusterName is the cluster's name as a plain string (not a token): it
 	// appears in IAM condition keys, which a token cannot be. Required.
 	ClusterName string

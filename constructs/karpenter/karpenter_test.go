@@ -9,7 +9,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awseks"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseksv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -50,7 +50,7 @@ func (f *fixture) logicalID(c constructs.Construct) string {
 func newFixtures(t *testing.T, context map[string]any) (token, literal *fixture) {
 	t.Helper()
 	a := cdktest.NewClusterApp(t, &cdktest.ClusterAppOptions{Context: context})
-	build := func(stack awscdk.Stack, c awseks.ICluster, name string) *fixture {
+	build := func(stack awscdk.Stack, c awseksv2.ICluster, name string) *fixture {
 		nodeRole := karpenter.NewNodeRole(stack, "NodeRole", &karpenter.NodeRoleProps{Cluster: c})
 		queue := karpenter.NewInterruptionQueue(stack, "Interruption", nil)
 		doc, err := karpenter.ControllerPolicyDocument(stack, &karpenter.ControllerPolicyProps{
@@ -71,7 +71,7 @@ func newFixtures(t *testing.T, context map[string]any) (token, literal *fixture)
 		return &fixture{stack: stack, nodeRole: nodeRole, queue: queue}
 	}
 	token = build(a.Stack, a.Cluster, *a.Cluster.ClusterName())
-	imported := awseks.Cluster_FromClusterAttributes(a.ClusterStack, jsii.String("Imported"), &awseks.ClusterAttributes{
+	imported := awseksv2.Cluster_FromClusterAttributes(a.ClusterStack, jsii.String("Imported"), &awseksv2.ClusterAttributes{
 		ClusterName: jsii.String("llm"),
 	})
 	literal = build(awscdk.NewStack(a.App, jsii.String("Literal"), &awscdk.StackProps{Env: env}), imported, "llm")
@@ -172,10 +172,10 @@ func referenceStatements(t *testing.T, f *fixture, clusterName string) []any {
 // "llm", a node role and an interruption queue. It returns the stack, the
 // cluster and a function that returns fresh valid ControllerPolicyProps for
 // them.
-func policyStack(t *testing.T) (awscdk.Stack, awseks.ICluster, func() *karpenter.ControllerPolicyProps) {
+func policyStack(t *testing.T) (awscdk.Stack, awseksv2.ICluster, func() *karpenter.ControllerPolicyProps) {
 	app := cdktest.NewApp(t, nil)
 	stack := awscdk.NewStack(app, jsii.String("Addons"), &awscdk.StackProps{Env: env})
-	cluster := awseks.Cluster_FromClusterAttributes(stack, jsii.String("Cluster"), &awseks.ClusterAttributes{ClusterName: jsii.String("llm")})
+	cluster := awseksv2.Cluster_FromClusterAttributes(stack, jsii.String("Cluster"), &awseksv2.ClusterAttributes{ClusterName: jsii.String("llm")})
 	nodeRole := karpenter.NewNodeRole(stack, "NodeRole", &karpenter.NodeRoleProps{Cluster: cluster})
 	queue := karpenter.NewInterruptionQueue(stack, "Interruption", nil)
 	return stack, cluster, func() *karpenter.ControllerPolicyProps {

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/aws/aws-cdk-go/awscdk/v2/awseks"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseksv2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
@@ -12,7 +12,7 @@ import (
 // Props configure New.
 type Props struct {
 	// Cluster is the EKS cluster the objects are applied to (required).
-	Cluster awseks.ICluster
+	Cluster awseksv2.ICluster
 	// KubernetesVersion is the cluster's version, e.g. "1.35" (required);
 	// Validate checks the AMI families against it.
 	KubernetesVersion string
@@ -38,10 +38,10 @@ type Pools struct {
 	Construct constructs.Construct
 	// NodeClasses are the EC2NodeClass manifests by object name (child id
 	// "EC2NodeClass-<name>").
-	NodeClasses map[string]awseks.KubernetesManifest
+	NodeClasses map[string]awseksv2.KubernetesManifest
 	// NodePools are the NodePool manifests by object name (child id
 	// "NodePool-<name>"); each depends on its EC2NodeClass manifest.
-	NodePools map[string]awseks.KubernetesManifest
+	NodePools map[string]awseksv2.KubernetesManifest
 }
 
 // New renders props.NodeClasses and props.NodePools to KubernetesManifests in
@@ -76,8 +76,8 @@ func New(scope constructs.Construct, id string, props *Props) *Pools {
 
 	p := &Pools{
 		Construct:   constructs.NewConstruct(scope, jsii.String(id)),
-		NodeClasses: map[string]awseks.KubernetesManifest{},
-		NodePools:   map[string]awseks.KubernetesManifest{},
+		NodeClasses: map[string]awseksv2.KubernetesManifest{},
+		NodePools:   map[string]awseksv2.KubernetesManifest{},
 	}
 	for _, c := range props.NodeClasses {
 		m := p.manifest("EC2NodeClass-"+c.Metadata.Name, props.Cluster, c)
@@ -93,12 +93,12 @@ func New(scope constructs.Construct, id string, props *Props) *Pools {
 	return p
 }
 
-func (p *Pools) manifest(id string, cluster awseks.ICluster, obj any) awseks.KubernetesManifest {
+func (p *Pools) manifest(id string, cluster awseksv2.ICluster, obj any) awseksv2.KubernetesManifest {
 	m, err := ToManifest(obj)
 	if err != nil {
 		panic(fmt.Sprintf("karpenterpools: %s: %v", id, err))
 	}
-	return awseks.NewKubernetesManifest(p.Construct, jsii.String(id), &awseks.KubernetesManifestProps{
+	return awseksv2.NewKubernetesManifest(p.Construct, jsii.String(id), &awseksv2.KubernetesManifestProps{
 		Cluster:  cluster,
 		Manifest: &[]*map[string]any{&m},
 		// Apply instead of create: an object left by an interrupted
@@ -122,7 +122,7 @@ func ToManifest(obj any) (map[string]any, error) {
 	return m, nil
 }
 
-func dependOn(m awseks.KubernetesManifest, deps []constructs.IConstruct) {
+func dependOn(m awseksv2.KubernetesManifest, deps []constructs.IConstruct) {
 	for _, d := range deps {
 		m.Node().AddDependency(d)
 	}

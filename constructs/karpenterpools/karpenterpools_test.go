@@ -8,7 +8,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awseks"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseksv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -17,11 +17,11 @@ import (
 )
 
 type fixture struct {
-	cluster        awseks.Cluster
+	cluster        awseksv2.Cluster
 	clusterStack   awscdk.Stack
 	addonsStack    awscdk.Stack
-	crdChart       awseks.HelmChart
-	controllerChrt awseks.HelmChart
+	crdChart       awseksv2.HelmChart
+	controllerChrt awseksv2.HelmChart
 }
 
 // newFixture builds a cluster stack and an addons stack holding the two
@@ -30,8 +30,8 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	a := cdktest.NewClusterApp(t, &cdktest.ClusterAppOptions{ClusterName: "hybrid-llm"})
 	f := &fixture{cluster: a.Cluster, clusterStack: a.ClusterStack, addonsStack: a.Stack}
-	chart := func(id, name string) awseks.HelmChart {
-		return awseks.NewHelmChart(f.addonsStack, jsii.String(id), &awseks.HelmChartProps{
+	chart := func(id, name string) awseksv2.HelmChart {
+		return awseksv2.NewHelmChart(f.addonsStack, jsii.String(id), &awseksv2.HelmChartProps{
 			Cluster:    f.cluster,
 			Chart:      jsii.String(name),
 			Repository: jsii.String("oci://public.ecr.aws/karpenter/" + name),
@@ -67,7 +67,7 @@ type renderedManifest struct {
 func manifests(t *testing.T, tpl assertions.Template) map[string]renderedManifest {
 	t.Helper()
 	out := map[string]renderedManifest{}
-	for id, res := range *tpl.FindResources(awseks.KubernetesManifest_RESOURCE_TYPE(), nil) {
+	for id, res := range *tpl.FindResources(awseksv2.KubernetesManifest_RESOURCE_TYPE(), nil) {
 		r := *res
 		text, ok := r["Properties"].(map[string]any)["Manifest"].(string)
 		if !ok {
@@ -95,7 +95,7 @@ func asSlice(v any) []any {
 // chartIDs returns the logical ids of the HelmCharts of tpl by chart name.
 func chartIDs(tpl assertions.Template) map[string]string {
 	out := map[string]string{}
-	for id, res := range *tpl.FindResources(awseks.HelmChart_RESOURCE_TYPE(), nil) {
+	for id, res := range *tpl.FindResources(awseksv2.HelmChart_RESOURCE_TYPE(), nil) {
 		out[(*res)["Properties"].(map[string]any)["Chart"].(string)] = id
 	}
 	return out
@@ -108,13 +108,13 @@ func TestManifestsInCallersStack(t *testing.T) {
 	cluster := assertions.Template_FromStack(f.clusterStack, nil)
 
 	cdktest.Check(t, "addons stack has 4 manifests", func() {
-		addons.ResourceCountIs(awseks.KubernetesManifest_RESOURCE_TYPE(), jsii.Number(4))
+		addons.ResourceCountIs(awseksv2.KubernetesManifest_RESOURCE_TYPE(), jsii.Number(4))
 	})
 	cdktest.Check(t, "cluster stack has none", func() {
-		cluster.ResourceCountIs(awseks.KubernetesManifest_RESOURCE_TYPE(), jsii.Number(0))
+		cluster.ResourceCountIs(awseksv2.KubernetesManifest_RESOURCE_TYPE(), jsii.Number(0))
 	})
 	cdktest.Check(t, "manifests use the cluster and apply with overwrite", func() {
-		addons.AllResourcesProperties(awseks.KubernetesManifest_RESOURCE_TYPE(), assertions.Match_ObjectLike(&map[string]any{
+		addons.AllResourcesProperties(awseksv2.KubernetesManifest_RESOURCE_TYPE(), assertions.Match_ObjectLike(&map[string]any{
 			"ClusterName": map[string]any{"Fn::ImportValue": assertions.Match_AnyValue()},
 			"Overwrite":   true,
 		}))
@@ -243,7 +243,7 @@ func TestTokensFromOtherStacks(t *testing.T) {
 	New(f.addonsStack, "KarpenterPools", f.props(in))
 	tpl := assertions.Template_FromStack(f.addonsStack, nil)
 	cdktest.Check(t, "EC2NodeClass manifest joins the imported security group id and the role reference", func() {
-		tpl.HasResourceProperties(awseks.KubernetesManifest_RESOURCE_TYPE(), assertions.Match_ObjectLike(&map[string]any{
+		tpl.HasResourceProperties(awseksv2.KubernetesManifest_RESOURCE_TYPE(), assertions.Match_ObjectLike(&map[string]any{
 			"Manifest": map[string]any{"Fn::Join": assertions.Match_ArrayWith(&[]any{
 				assertions.Match_ArrayWith(&[]any{
 					map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^NodeRole"))},

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/aws/aws-cdk-go/awscdk/v2/awseks"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseksv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -56,7 +56,7 @@ func AppVersion(chartVersion string) (string, error) {
 // Props configures New.
 type Props struct {
 	// Cluster is the EKS cluster. Required.
-	Cluster awseks.ICluster
+	Cluster awseksv2.ICluster
 	// ClusterName is the cluster's name, set as the chart's clusterName. Required.
 	ClusterName string
 	// Region is the cluster's region (may be a token). Set explicitly so the

@@ -2,7 +2,7 @@ package sweeper_test
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awseks"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseksv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 
 	"github.com/hybrid-llm/platform/constructs/sweeper"
@@ -14,9 +14,9 @@ import (
 func ExampleNew() {
 	var (
 		addons       awscdk.Stack
-		cluster      awseks.ICluster
-		lbController awseks.HelmChart // the Load Balancer Controller chart
-		karpenter    awseks.HelmChart // the Karpenter chart
+		cluster      awseksv2.ICluster
+		lbController awseksv2.HelmChart // the Load Balancer Controller chart
+		karpenter    awseksv2.HelmChart // the Karpenter chart
 		nodeRole     awsiam.Role      // Karpenter's node role, held by the instance profiles it creates
 	)
 	s := sweeper.New(addons, "Sweeper", &sweeper.Props{ClusterName: cluster.ClusterName()})

@@ -8,7 +8,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awseks"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseksv2"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/hybrid-llm/platform/constructs/kubectllayer"
@@ -58,7 +58,7 @@ type ClusterApp struct {
 	Stack awscdk.Stack
 	// Cluster is the EKS cluster (Kubernetes 1.35, no default capacity, API
 	// authentication mode).
-	Cluster awseks.Cluster
+	Cluster awseksv2.Cluster
 }
 
 // ClusterAppOptions varies the test app. A nil *ClusterAppOptions means all
@@ -88,16 +88,18 @@ func NewClusterApp(t *testing.T, opts *ClusterAppOptions) *ClusterApp {
 	}
 	app := NewApp(t, props)
 	clusterStack := awscdk.NewStack(app, jsii.String("Cluster"), &awscdk.StackProps{Env: Env()})
-	clusterProps := &awseks.ClusterProps{
-		Version:            awseks.KubernetesVersion_Of(jsii.String("1.35")),
-		KubectlLayer:       kubectllayer.New(clusterStack, "KubectlLayer"),
-		DefaultCapacity:    jsii.Number(0),
-		AuthenticationMode: awseks.AuthenticationMode_API,
+	clusterProps := &awseksv2.ClusterProps{
+		Version:            awseksv2.KubernetesVersion_Of(jsii.String("1.35")),
+		KubectlProviderOptions: &awseksv2.KubectlProviderOptions{
+			KubectlLayer: kubectllayer.New(clusterStack, "KubectlLayer"),
+		},
+		DefaultCapacityType: awseksv2.DefaultCapacityType_NODEGROUP,
+		DefaultCapacity:     jsii.Number(0),
 	}
 	if opts.ClusterName != "" {
 		clusterProps.ClusterName = jsii.String(opts.ClusterName)
 	}
-	cluster := awseks.NewCluster(clusterStack, jsii.String("Cluster"), clusterProps)
+	cluster := awseksv2.NewCluster(clusterStack, jsii.String("Cluster"), clusterProps)
 	if opts.OIDCProvider {
 		cluster.OpenIdConnectProvider() // the app's cluster stack owns the provider
 	}

@@ -52,8 +52,8 @@ func Suppress(c constructs.IConstruct, reason string, findings ...Finding) {
 }
 
 // SuppressPath is Suppress for a construct that has no handle in this code,
-// such as the singleton nested stacks aws-eks creates inside a stack
-// ("@aws-cdk--aws-eks.KubectlProvider"). path is relative to stack; cdk-nag
+// such as what aws-eks-v2 creates inside the cluster construct
+// ("Cluster/KubectlProvider"). path is relative to stack; cdk-nag
 // fails synthesis if it matches nothing, so a renamed construct is noticed.
 // cdk-nag also matches the construct whose path plus "/Resource" equals path,
 // and the suppression then covers all its children: to reach one L1 resource,
