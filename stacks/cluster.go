@@ -1,7 +1,6 @@
 package stacks
 
 import (
-
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseksv2"
@@ -80,10 +79,10 @@ func NewClusterStack(scope constructs.Construct, id string, props *ClusterStackP
 	})
 
 	cluster := awseksv2.NewCluster(stack, jsii.String("Cluster"), &awseksv2.ClusterProps{
-		ClusterName:          jsii.String(props.ClusterName),
-		Version:              awseksv2.KubernetesVersion_Of(jsii.String(props.KubernetesVersion)),
-		Vpc:                  props.Vpc,
-		VpcSubnets:           &[]*awsec2.SubnetSelection{{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS}},
+		ClusterName: jsii.String(props.ClusterName),
+		Version:     awseksv2.KubernetesVersion_Of(jsii.String(props.KubernetesVersion)),
+		Vpc:         props.Vpc,
+		VpcSubnets:  &[]*awsec2.SubnetSelection{{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS}},
 		// Managed node groups (HybridLlmNodeGroups), not EKS Auto Mode; no
 		// default group.
 		DefaultCapacityType: awseksv2.DefaultCapacityType_NODEGROUP,

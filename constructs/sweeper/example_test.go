@@ -17,7 +17,7 @@ func ExampleNew() {
 		cluster      awseksv2.ICluster
 		lbController awseksv2.HelmChart // the Load Balancer Controller chart
 		karpenter    awseksv2.HelmChart // the Karpenter chart
-		nodeRole     awsiam.Role      // Karpenter's node role, held by the instance profiles it creates
+		nodeRole     awsiam.Role        // Karpenter's node role, held by the instance profiles it creates
 	)
 	s := sweeper.New(addons, "Sweeper", &sweeper.Props{ClusterName: cluster.ClusterName()})
 	// On delete: charts first (their controllers stop creating resources)...

@@ -89,7 +89,7 @@ func NewClusterApp(t *testing.T, opts *ClusterAppOptions) *ClusterApp {
 	app := NewApp(t, props)
 	clusterStack := awscdk.NewStack(app, jsii.String("Cluster"), &awscdk.StackProps{Env: Env()})
 	clusterProps := &awseksv2.ClusterProps{
-		Version:            awseksv2.KubernetesVersion_Of(jsii.String("1.35")),
+		Version: awseksv2.KubernetesVersion_Of(jsii.String("1.35")),
 		KubectlProviderOptions: &awseksv2.KubectlProviderOptions{
 			KubectlLayer: kubectllayer.New(clusterStack, "KubectlLayer"),
 		},
