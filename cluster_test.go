@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/hybrid-llm/platform/constructs/kubectllayer"
 	"github.com/hybrid-llm/platform/internal/cdktest"
 )
 
@@ -44,7 +43,7 @@ func TestClusterControlPlane(t *testing.T) {
 		want string
 	}{
 		{"name", cfg["Name"], `"hybrid-llm"`},
-		{"Kubernetes version", cfg["Version"], `"1.35"`},
+		{"Kubernetes version", cfg["Version"], `"1.36"`},
 		{"API authentication mode (access entries, no aws-auth), no admin entry for the deployer", cfg["AccessConfig"], `{"AuthenticationMode":"API","BootstrapClusterCreatorAdminPermissions":false}`},
 		{"managed node groups, not Auto Mode", cfg["ComputeConfig"], `{"Enabled":false}`},
 		{"all control-plane log types", cfg["Logging"], `{"ClusterLogging":{"EnabledTypes":[{"Type":"api"},{"Type":"audit"},{"Type":"authenticator"},{"Type":"controllerManager"},{"Type":"scheduler"}]}}`},
@@ -172,6 +171,13 @@ func TestEveryEKSClusterKeepsTheEKS1AndEKS2Guardrails(t *testing.T) {
 	}
 }
 
+func TestClusterKubernetesVersionFromConfig(t *testing.T) {
+	s := mustSynthesize(t, map[string]any{"hybridLlm.kubernetesVersion": "1.35"})
+	if got := clusterProps(t, s.templates[clusterStackID])["Version"]; got != "1.35" {
+		t.Errorf("Version = %v, want 1.35", got)
+	}
+}
+
 func TestClusterEndpointCidrsFromConfig(t *testing.T) {
 	s := mustSynthesize(t, map[string]any{"hybridLlm.endpointPublicCidrs": "203.0.113.0/24,198.51.100.7/32"})
 	vpcConfig, _ := clusterProps(t, s.templates[clusterStackID])["ResourcesVpcConfig"].(map[string]any)
@@ -183,7 +189,7 @@ func TestClusterEndpointCidrsFromConfig(t *testing.T) {
 func TestClusterKubectlLayerIs136(t *testing.T) {
 	// The cluster stack's layers: ours (kubectl, Helm) and aws-eks-v2's AWS CLI layer.
 	layers := resources(defaults.templates[clusterStackID], "AWS::Lambda::LayerVersion")
-	want := "kubectl 1.36 and Helm from npm " + kubectllayer.Package + "@"
+	want := "/opt/kubectl/kubectl 1.36."
 	var kubectl []string
 	for id, l := range layers {
 		if strings.Contains(toJSON(t, props(l)["Description"]), want) {

@@ -23,8 +23,8 @@ func TestMainRejectsBadConfigBeforeSynth(t *testing.T) {
 		context string
 		want    string
 	}{
-		{"unsupported Kubernetes version", `{"hybridLlm.kubernetesVersion":"1.31"}`,
-			"kubernetesVersion 1.31 is not supported by the kubectl 1.34 layer; use 1.33–1.35"},
+		{"unsupported Kubernetes version", `{"hybridLlm.kubernetesVersion":"1.34"}`,
+			"kubernetesVersion 1.34 is not supported by the kubectl 1.36 layer and Karpenter 1.14.1; use 1.35–1.36"},
 		{"unknown key", `{"hybridLlm.systemNodeGroup.minSzie":"3"}`,
 			`hybridLlm.systemNodeGroup.minSzie: unknown field "minSzie"`},
 	}

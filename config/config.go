@@ -20,7 +20,7 @@ type Config struct {
 	Account string `json:"account"`
 	// Region is the AWS region to deploy to.
 	Region string `json:"region"`
-	// KubernetesVersion is the EKS control-plane version, "1.33" to "1.35".
+	// KubernetesVersion is the EKS control-plane version, "1.35" to "1.36".
 	KubernetesVersion string `json:"kubernetesVersion"`
 	// Network configures the VPC.
 	Network Network `json:"network"`

@@ -46,12 +46,12 @@ func TestLoadRejects(t *testing.T) {
 		context map[string]any
 		want    string
 	}{
-		{"Kubernetes 1.31 (leaves extended support)", map[string]any{"hybridLlm.kubernetesVersion": "1.31"},
-			"kubernetesVersion 1.31 is not supported by the kubectl 1.34 layer; use 1.33–1.35"},
-		{"Kubernetes 1.36 (past kubectl skew)", map[string]any{"hybridLlm.kubernetesVersion": "1.36"},
-			"kubernetesVersion 1.36 is not supported by the kubectl 1.34 layer; use 1.33–1.35"},
+		{"Kubernetes 1.34 (past kubectl skew below)", map[string]any{"hybridLlm.kubernetesVersion": "1.34"},
+			"kubernetesVersion 1.34 is not supported by the kubectl 1.36 layer and Karpenter 1.14.1; use 1.35–1.36"},
+		{"Kubernetes 1.37 (past Karpenter 1.14)", map[string]any{"hybridLlm.kubernetesVersion": "1.37"},
+			"kubernetesVersion 1.37 is not supported by the kubectl 1.36 layer and Karpenter 1.14.1; use 1.35–1.36"},
 		{"Kubernetes version not a minor version", map[string]any{"hybridLlm.kubernetesVersion": "1.35.2"},
-			`kubernetesVersion "1.35.2" is not a Kubernetes minor version; use 1.33–1.35`},
+			`kubernetesVersion "1.35.2" is not a Kubernetes minor version; use 1.35–1.36`},
 		{"unknown top-level key", map[string]any{"hybridLlm.clustername": "x"},
 			`loading config: hybridLlm.clustername: unknown field "clustername"; allowed: account, adminPrincipalArn,`},
 		{"unknown nested key", map[string]any{"hybridLlm.systemNodeGroup.minSzie": "3"},

@@ -105,7 +105,7 @@ func validateKubernetesVersion(v string) error {
 	}
 	minor, _ := strconv.Atoi(m[1])
 	if minor < minKubernetesMinor || minor > maxKubernetesMinor {
-		return fmt.Errorf("kubernetesVersion %s is not supported by the kubectl %s layer; %s", v, KubectlLayerVersion, allowed)
+		return fmt.Errorf("kubernetesVersion %s is not supported by the kubectl %s layer and Karpenter %s; %s", v, KubectlLayerVersion, KarpenterVersion, allowed)
 	}
 	return nil
 }

