@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/hybrid-llm/platform/constructs/irsarole"
 	"github.com/hybrid-llm/platform/constructs/karpenter"
 	"github.com/hybrid-llm/platform/constructs/lbcontroller"
 	"github.com/hybrid-llm/platform/internal/cdktest"
@@ -197,22 +198,156 @@ func TestAddonsIRSARolesTrustExactlyOneServiceAccount(t *testing.T) {
 	}
 }
 
-// grantedActions returns the actions of every inline policy of the role
-// whose trust names the given service account.
-func grantedActions(t *testing.T, serviceAccount string) map[string]bool {
+// trustsServiceAccount reports whether a role's trust policy names the
+// service account namespace/name: through the IRSA CfnJson conditions
+// (conditionsIDs: the CfnJson resources naming its OIDC subject) or through
+// the Pod Identity session-tag conditions.
+func trustsServiceAccount(t *testing.T, role map[string]any, conditionsIDs []string, namespace, name string) bool {
 	t.Helper()
-	tpl := defaults.templates[addonsStackID]
-	var conditionsID string
+	trust := toJSON(t, props(role)["AssumeRolePolicyDocument"])
+	for _, id := range conditionsIDs {
+		if strings.Contains(trust, `"`+id+`"`) {
+			return true
+		}
+	}
+	return strings.Contains(trust, `"aws:RequestTag/`+irsarole.TagNamespace+`":"`+namespace+`"`) &&
+		strings.Contains(trust, `"aws:RequestTag/`+irsarole.TagServiceAccount+`":"`+name+`"`)
+}
+
+// TestAddonsPodIdentity: with identity=podIdentity each controller has one
+// AWS::EKS::PodIdentityAssociation of its service account with its role; the
+// role is assumable only by pods.eks.amazonaws.com (sts:AssumeRole and
+// sts:TagSession) with the session tags of this cluster, the controller's
+// namespace and its service account; the ServiceAccount carries no IRSA
+// annotation and waits for the association; no role trusts the OIDC provider.
+func TestAddonsPodIdentity(t *testing.T) {
+	s := podIdentity(t)
+	tpl := s.templates[addonsStackID]
+	roles := resources(tpl, "AWS::IAM::Role")
+	associations := resources(tpl, "AWS::EKS::PodIdentityAssociation")
+	manifests := resources(tpl, "Custom::AWSCDK-EKS-KubernetesResource")
+	clusterID := ""
+	for id := range resources(s.templates[clusterStackID], "AWS::EKS::Cluster") {
+		clusterID = id
+	}
+	controllers := []struct{ name, namespace, serviceAccount string }{
+		{"load balancer controller", lbcontroller.Namespace, lbcontroller.ServiceAccountName},
+		{"karpenter", karpenter.Namespace, karpenter.ServiceAccountName},
+	}
+	if len(associations) != len(controllers) {
+		t.Errorf("%d pod identity associations, want %d", len(associations), len(controllers))
+	}
+	for _, c := range controllers {
+		t.Run(c.name, func(t *testing.T) {
+			var assocID, roleID string
+			for id, a := range associations {
+				p := props(a)
+				if p["Namespace"] == c.namespace && p["ServiceAccount"] == c.serviceAccount {
+					if assocID != "" {
+						t.Fatalf("two associations for %s/%s", c.namespace, c.serviceAccount)
+					}
+					assocID = id
+					ref, _ := p["RoleArn"].(map[string]any)["Fn::GetAtt"].([]any)
+					if len(ref) != 2 || ref[1] != "Arn" {
+						t.Fatalf("association RoleArn = %s, want a role of this stack", toJSON(t, p["RoleArn"]))
+					}
+					roleID, _ = ref[0].(string)
+					if cn := toJSON(t, p["ClusterName"]); !strings.Contains(cn, clusterID) {
+						t.Errorf("association ClusterName = %s, want the cluster %s", cn, clusterID)
+					}
+				}
+			}
+			if assocID == "" {
+				t.Fatalf("no association for %s/%s", c.namespace, c.serviceAccount)
+			}
+			role, ok := roles[roleID]
+			if !ok {
+				t.Fatalf("association role %s not in the stack", roleID)
+			}
+			doc, _ := props(role)["AssumeRolePolicyDocument"].(map[string]any)
+			statements, _ := doc["Statement"].([]any)
+			if len(statements) != 1 {
+				t.Fatalf("trust has %d statements, want 1: %s", len(statements), toJSON(t, doc))
+			}
+			st := statements[0].(map[string]any)
+			checks := []struct{ what, got, want string }{
+				{"principal", toJSON(t, st["Principal"]), `{"Service":"` + irsarole.PodIdentityPrincipal + `"}`},
+				{"actions", toJSON(t, st["Action"]), `["sts:AssumeRole","sts:TagSession"]`},
+				{"effect", toJSON(t, st["Effect"]), `"Allow"`},
+			}
+			for _, ck := range checks {
+				if ck.got != ck.want {
+					t.Errorf("trust %s = %s, want %s", ck.what, ck.got, ck.want)
+				}
+			}
+			cond, _ := st["Condition"].(map[string]any)
+			eq, _ := cond["StringEquals"].(map[string]any)
+			if len(cond) != 1 || len(eq) != 3 {
+				t.Errorf("trust conditions = %s, want exactly StringEquals on the three session tags", toJSON(t, cond))
+			}
+			if got := eq["aws:RequestTag/"+irsarole.TagNamespace]; got != c.namespace {
+				t.Errorf("namespace tag condition = %v, want %s", got, c.namespace)
+			}
+			if got := eq["aws:RequestTag/"+irsarole.TagServiceAccount]; got != c.serviceAccount {
+				t.Errorf("service account tag condition = %v, want %s", got, c.serviceAccount)
+			}
+			// The cluster ARN comes from the cluster stack: an output of the
+			// cluster resource's Arn.
+			if arn := toJSON(t, eq["aws:RequestTag/"+irsarole.TagClusterArn]); !strings.Contains(arn, "Fn::GetStackOutput") || !strings.Contains(arn, "FnGetAtt"+clusterID+"Arn") {
+				t.Errorf("cluster ARN tag condition = %s, want the Arn of %s", arn, clusterID)
+			}
+			found := false
+			for id, m := range manifests {
+				body := toJSON(t, props(m)["Manifest"])
+				if !strings.Contains(body, `\"kind\":\"ServiceAccount\"`) || !strings.Contains(body, `\"name\":\"`+c.serviceAccount+`\"`) {
+					continue
+				}
+				found = true
+				if strings.Contains(body, irsarole.RoleArnAnnotation) {
+					t.Errorf("ServiceAccount %s carries the IRSA annotation", id)
+				}
+				if deps := toJSON(t, m["DependsOn"]); !strings.Contains(deps, `"`+assocID+`"`) {
+					t.Errorf("ServiceAccount %s DependsOn = %s, want the association %s", id, deps, assocID)
+				}
+			}
+			if !found {
+				t.Errorf("no ServiceAccount manifest %s", c.serviceAccount)
+			}
+		})
+	}
+	for id, r := range roles {
+		if trust := toJSON(t, props(r)["AssumeRolePolicyDocument"]); strings.Contains(trust, "sts:AssumeRoleWithWebIdentity") {
+			t.Errorf("role %s still trusts the OIDC provider: %s", id, trust)
+		}
+	}
+	// The agent that serves the associations is a cluster add-on in both modes.
+	agent := false
+	for _, a := range resources(s.templates[clusterStackID], "AWS::EKS::Addon") {
+		agent = agent || props(a)["AddonName"] == "eks-pod-identity-agent"
+	}
+	if !agent {
+		t.Error("no eks-pod-identity-agent add-on in the cluster stack")
+	}
+}
+
+// grantedActions returns the actions of every inline policy of the role
+// of s's add-ons stack that trusts the service account namespace/name.
+func grantedActions(t *testing.T, s *synthesized, namespace, name string) map[string]bool {
+	t.Helper()
+	tpl := s.templates[addonsStackID]
+	var conditionsIDs []string
 	for id, r := range resources(tpl, "Custom::AWSCDKCfnJson") {
-		if strings.Contains(toJSON(t, props(r)["Value"]), serviceAccount+`\"`) {
-			conditionsID = id
+		if strings.Contains(toJSON(t, props(r)["Value"]), irsarole.Subject(namespace, name)+`\"`) {
+			conditionsIDs = append(conditionsIDs, id)
 		}
 	}
 	actions := map[string]bool{}
+	roles := 0
 	for _, r := range resources(tpl, "AWS::IAM::Role") {
-		if !strings.Contains(toJSON(t, props(r)["AssumeRolePolicyDocument"]), `"`+conditionsID+`"`) {
+		if !trustsServiceAccount(t, r, conditionsIDs, namespace, name) {
 			continue
 		}
+		roles++
 		policies, _ := props(r)["Policies"].([]any)
 		for _, p := range policies {
 			doc := p.(map[string]any)["PolicyDocument"].(map[string]any)
@@ -232,8 +367,8 @@ func grantedActions(t *testing.T, serviceAccount string) map[string]bool {
 			}
 		}
 	}
-	if len(actions) == 0 {
-		t.Fatalf("no role with inline policies trusts %s", serviceAccount)
+	if len(actions) == 0 || roles != 1 {
+		t.Fatalf("%d roles trust %s/%s, with %d actions; want one role with inline policies", roles, namespace, name, len(actions))
 	}
 	return actions
 }
@@ -255,30 +390,32 @@ func TestAddonsControllerIAMCoversOfficialPolicies(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name, serviceAccount string
-		reference            []string
-		wantCount            int
+		name, namespace, serviceAccount string
+		reference                       []string
+		wantCount                       int
 	}{
-		{"load balancer controller " + lbcVersion, "system:serviceaccount:kube-system:aws-load-balancer-controller", lbcRef, 80},
-		{"karpenter " + defaults.cfg.Karpenter.Version, "system:serviceaccount:karpenter:karpenter", karpRef, 32},
+		{"load balancer controller " + lbcVersion, lbcontroller.Namespace, lbcontroller.ServiceAccountName, lbcRef, 80},
+		{"karpenter " + defaults.cfg.Karpenter.Version, karpenter.Namespace, karpenter.ServiceAccountName, karpRef, 32},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if len(tt.reference) != tt.wantCount {
-				t.Errorf("reference policy has %d actions, DESIGN.md records %d", len(tt.reference), tt.wantCount)
-			}
-			granted := grantedActions(t, tt.serviceAccount)
-			for _, a := range tt.reference {
-				if !granted[a] {
-					t.Errorf("role lacks %s", a)
+	for _, mode := range identityModes {
+		for _, tt := range tests {
+			t.Run(mode.identity+"/"+tt.name, func(t *testing.T) {
+				if len(tt.reference) != tt.wantCount {
+					t.Errorf("reference policy has %d actions, DESIGN.md records %d", len(tt.reference), tt.wantCount)
 				}
-			}
-			for a := range granted {
-				if !slices.Contains(tt.reference, a) {
-					t.Errorf("role grants %s, which the official policy does not", a)
+				granted := grantedActions(t, mode.app(t), tt.namespace, tt.serviceAccount)
+				for _, a := range tt.reference {
+					if !granted[a] {
+						t.Errorf("role lacks %s", a)
+					}
 				}
-			}
-		})
+				for a := range granted {
+					if !slices.Contains(tt.reference, a) {
+						t.Errorf("role grants %s, which the official policy does not", a)
+					}
+				}
+			})
+		}
 	}
 	for _, r := range resources(defaults.templates[addonsStackID], "AWS::IAM::Role") {
 		if m := toJSON(t, props(r)["ManagedPolicyArns"]); strings.Contains(m, "FullAccess") {

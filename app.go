@@ -106,6 +106,7 @@ func newApp(app awscdk.App, cfg config.Config) *platform {
 		Vpc:                    network.Vpc,
 		ClusterName:            cfg.ClusterName,
 		KubernetesVersion:      cfg.KubernetesVersion,
+		Identity:               cfg.Identity,
 		LoadBalancerController: cfg.LoadBalancerController,
 		Karpenter:              cfg.Karpenter,
 		NvidiaDevicePlugin:     cfg.NvidiaDevicePlugin,

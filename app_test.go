@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -39,6 +40,31 @@ type synthesized struct {
 // exactly what `cdk synth` builds.
 var defaults *synthesized
 
+// assemblies is the directory of the cloud assemblies that live for the whole
+// test binary (defaults, podIdentityApp); removed by TestMain.
+var assemblies string
+
+// podIdentityOnce guards podIdentityApp, the app of cdk.json with
+// identity=podIdentity, synthesized on first use.
+var (
+	podIdentityOnce sync.Once
+	podIdentityApp  *synthesized
+	podIdentityErr  error
+)
+
+// podIdentity returns the app synthesized with identity=podIdentity.
+func podIdentity(t testing.TB) *synthesized {
+	t.Helper()
+	podIdentityOnce.Do(func() {
+		podIdentityApp, podIdentityErr = synthesize(map[string]any{"hybridLlm.identity": config.IdentityPodIdentity},
+			filepath.Join(assemblies, config.IdentityPodIdentity))
+	})
+	if podIdentityErr != nil {
+		t.Fatalf("synthesizing with identity=%s: %v", config.IdentityPodIdentity, podIdentityErr)
+	}
+	return podIdentityApp
+}
+
 func TestMain(m *testing.M) {
 	flag.Parse()
 	if err := cdktest.CheckNode(); err != nil {
@@ -52,8 +78,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	assemblies = outdir
 	code := 1
-	if defaults, err = synthesize(nil, outdir); err != nil {
+	if defaults, err = synthesize(nil, filepath.Join(outdir, "default")); err != nil {
 		fmt.Fprintln(os.Stderr, "synthesizing the default app:", err)
 	} else {
 		code = m.Run()
@@ -223,32 +250,53 @@ func normalize(tpl map[string]any) ([]byte, error) {
 
 // TestGolden compares every stack's template with testdata/<Stack>.template.json.
 // After an intended change: npm run golden
+// identityModes are the apps of both config.Identities, each with its golden
+// templates: cdk.json as is (identity=irsa; testdata/<stack>.template.json,
+// what scripts/diff-offline.sh compares) and identity=podIdentity
+// (testdata/podIdentity/).
+var identityModes = []struct {
+	identity, goldenDir string
+	app                 func(testing.TB) *synthesized
+}{
+	{config.IdentityIRSA, "testdata", func(testing.TB) *synthesized { return defaults }},
+	{config.IdentityPodIdentity, filepath.Join("testdata", config.IdentityPodIdentity), podIdentity},
+}
+
 func TestGolden(t *testing.T) {
-	for _, id := range stackIDs {
-		t.Run(id, func(t *testing.T) {
-			got, err := normalize(*defaults.templates[id].ToJSON())
-			if err != nil {
-				t.Fatal(err)
-			}
-			path := filepath.Join("testdata", id+".template.json")
-			if *update {
-				if err := os.MkdirAll("testdata", 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("reading golden file: %v (create it with: npm run golden)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from the synthesized template:\n%s\nIf the change is intended: npm run golden, then review the diff of %s",
-					path, lineDiff(string(want), string(got)), path)
-			}
-		})
+	for _, mode := range identityModes {
+		for _, id := range stackIDs {
+			t.Run(filepath.Join(mode.goldenDir, id), func(t *testing.T) {
+				golden(t, mode.app(t), mode.goldenDir, id)
+			})
+		}
+	}
+}
+
+// golden compares stack id of s with dir/<id>.template.json (or writes it
+// with -update).
+func golden(t *testing.T, s *synthesized, dir, id string) {
+	t.Helper()
+	got, err := normalize(*s.templates[id].ToJSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, id+".template.json")
+	if *update {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("reading golden file: %v (create it with: npm run golden)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the synthesized template:\n%s\nIf the change is intended: npm run golden, then review the diff of %s",
+			path, lineDiff(string(want), string(got)), path)
 	}
 }
 

@@ -43,14 +43,16 @@ func nagFindings(st awscdk.Stack) []string {
 const annotationsInReportFlag = "@aws-cdk/core:annotationsInValidationReport"
 
 func TestNoUnsuppressedNagFindings(t *testing.T) {
-	p := defaults.platform
-	for _, st := range []awscdk.Stack{p.Network.Stack, p.Cluster.Stack, p.NodeGroups.Stack, p.Addons.Stack} {
-		t.Run(*st.StackName(), func(t *testing.T) {
-			if found := nagFindings(st); len(found) > 0 {
-				t.Errorf("%d unsuppressed cdk-nag findings: fix them or suppress each next to its resource with nag.Suppress and a reason (README: Guardrails):\n%s",
-					len(found), strings.Join(found, "\n"))
-			}
-		})
+	for _, mode := range identityModes {
+		p := mode.app(t).platform
+		for _, st := range []awscdk.Stack{p.Network.Stack, p.Cluster.Stack, p.NodeGroups.Stack, p.Addons.Stack} {
+			t.Run(mode.identity+"/"+*st.StackName(), func(t *testing.T) {
+				if found := nagFindings(st); len(found) > 0 {
+					t.Errorf("%d unsuppressed cdk-nag findings: fix them or suppress each next to its resource with nag.Suppress and a reason (README: Guardrails):\n%s",
+						len(found), strings.Join(found, "\n"))
+				}
+			})
+		}
 	}
 }
 

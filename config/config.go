@@ -30,6 +30,9 @@ type Config struct {
 	// ControlPlaneLogRetentionDays is how long the EKS control-plane logs
 	// (api, audit, authenticator, controllerManager, scheduler) are kept.
 	ControlPlaneLogRetentionDays int `json:"controlPlaneLogRetentionDays"`
+	// Identity is how the controllers (Load Balancer Controller, Karpenter)
+	// get their IAM roles: IdentityIRSA or IdentityPodIdentity.
+	Identity string `json:"identity"`
 	// AdminPrincipalArn is the IAM role or user granted cluster-admin through
 	// an EKS access entry. Empty: no admin entry (a warning is printed).
 	AdminPrincipalArn string `json:"adminPrincipalArn"`
@@ -160,6 +163,7 @@ func Default() Config {
 		ClusterName:       "hybrid-llm",
 		Region:            "us-west-2",
 		KubernetesVersion: DefaultKubernetesVersion,
+		Identity:          IdentityIRSA,
 		Network: Network{
 			VpcCidr:              "10.0.0.0/16",
 			AvailabilityZones:    []string{"us-west-2a", "us-west-2b", "us-west-2c"},

@@ -25,6 +25,7 @@ func (c Config) Validate() error {
 	add(validateAccount(c.Account))
 	add(validateRegion(c.Region))
 	add(validateKubernetesVersion(c.KubernetesVersion))
+	add(validateIdentity(c.Identity))
 	add(validateNetwork(c.Network, c.Region))
 	add(validateEndpointCidrs(c.EndpointPublicCidrs))
 	add(validateRetention("controlPlaneLogRetentionDays", c.ControlPlaneLogRetentionDays))
@@ -106,6 +107,13 @@ func validateKubernetesVersion(v string) error {
 	minor, _ := strconv.Atoi(m[1])
 	if minor < minKubernetesMinor || minor > maxKubernetesMinor {
 		return fmt.Errorf("kubernetesVersion %s is not supported by the kubectl %s layer and Karpenter %s; %s", v, KubectlLayerVersion, KarpenterVersion, allowed)
+	}
+	return nil
+}
+
+func validateIdentity(v string) error {
+	if !slices.Contains(Identities, v) {
+		return fmt.Errorf("identity %q is not supported; use %s", v, strings.Join(Identities, " or "))
 	}
 	return nil
 }

@@ -37,6 +37,19 @@ const (
 	KarpenterAMIAlias = "al2023@v20260714"
 )
 
+// Values of Config.Identity.
+const (
+	// IdentityIRSA is IAM Roles for Service Accounts through the cluster's
+	// IAM OIDC provider (the design's default).
+	IdentityIRSA = "irsa"
+	// IdentityPodIdentity is EKS Pod Identity: a pod identity association
+	// per controller, through the eks-pod-identity-agent add-on.
+	IdentityPodIdentity = "podIdentity"
+)
+
+// Identities are the accepted values of Config.Identity.
+var Identities = []string{IdentityIRSA, IdentityPodIdentity}
+
 // minKubernetesMinor and maxKubernetesMinor bound the accepted Kubernetes
 // versions: the kubectl 1.36 layer talks to 1.35–1.37 and Karpenter 1.14
 // supports up to 1.36.

@@ -37,6 +37,9 @@ type AddonsStackProps struct {
 	// KubernetesVersion is the cluster's version; Karpenter node classes are
 	// checked against it (no AL2 past 1.32).
 	KubernetesVersion string
+	// Identity is how the controllers get their IAM roles
+	// (config.IdentityIRSA or config.IdentityPodIdentity).
+	Identity string
 	// LoadBalancerController configures the Load Balancer Controller.
 	LoadBalancerController config.LoadBalancerController
 	// Karpenter configures Karpenter and its pools.
@@ -72,9 +75,11 @@ func NewAddonsStack(scope constructs.Construct, id string, props *AddonsStackPro
 	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
 	s := &AddonsStack{Stack: stack}
 	onSystemNodes := map[string]string{PurposeLabel: PurposeSystem}
+	podIdentity := props.Identity == config.IdentityPodIdentity
 
 	s.LoadBalancerController = lbcontroller.New(stack, "LoadBalancerController", &lbcontroller.Props{
 		Cluster:      props.Cluster,
+		PodIdentity:  podIdentity,
 		ClusterName:  props.ClusterName,
 		Region:       *stack.Region(),
 		VpcID:        *props.Vpc.VpcId(),
@@ -85,6 +90,7 @@ func NewAddonsStack(scope constructs.Construct, id string, props *AddonsStackPro
 
 	s.Karpenter = karpenter.New(stack, "Karpenter", &karpenter.Props{
 		Cluster:      props.Cluster,
+		PodIdentity:  podIdentity,
 		ClusterName:  props.ClusterName,
 		Version:      props.Karpenter.Version,
 		Replicas:     props.Karpenter.Replicas,

@@ -1,6 +1,8 @@
 // Package irsarole provides Role: an IAM role that exactly one Kubernetes
-// service account can assume through IAM Roles for Service Accounts (IRSA),
-// together with that ServiceAccount and, optionally, its Namespace.
+// service account can assume, together with that ServiceAccount and,
+// optionally, its Namespace. The account assumes it through IAM Roles for
+// Service Accounts (IRSA, the default) or, with Props.PodIdentity, through
+// an EKS Pod Identity association.
 //
 // Everything is created in the caller's scope (normally the add-ons stack),
 // never in the cluster's stack, so using the construct from a second stack
@@ -8,11 +10,17 @@
 // cluster's IAM OIDC provider and never creates one: IAM accepts only one
 // provider per issuer URL.
 //
-// The trust policy follows aws-cdk's own ServiceAccount
+// The IRSA trust policy follows aws-cdk's own ServiceAccount
 // (packages/aws-cdk-lib/aws-eks-v2/lib/service-account.ts, v2.276.0): the
 // StringEquals condition keys are "<issuer>:sub" and "<issuer>:aud", where
 // <issuer> is a CloudFormation token. A token cannot be a map key in Go, so
 // the condition object is built by CloudFormation through awscdk.CfnJson.
+//
+// The Pod Identity trust policy lets only pods.eks.amazonaws.com assume the
+// role (sts:AssumeRole and sts:TagSession) and only with the session tags
+// EKS sets for this cluster, namespace and service account, so a second
+// association of the role (another service account, another cluster) cannot
+// use it: the same one-service-account precision as the IRSA trust.
 package irsarole
 
 import (
@@ -32,8 +40,22 @@ import (
 const DefaultNamespace = "default"
 
 // RoleArnAnnotation is the ServiceAccount annotation the EKS pod identity
-// webhook reads to inject web-identity credentials into pods.
+// webhook reads to inject web-identity credentials into pods (IRSA).
 const RoleArnAnnotation = "eks.amazonaws.com/role-arn"
+
+// PodIdentityPrincipal is the service principal of EKS Pod Identity.
+const PodIdentityPrincipal = "pods.eks.amazonaws.com"
+
+// Session tags EKS Pod Identity sets when it assumes a role for a pod
+// (EKS User Guide, "Grant pods access to AWS resources based on tags").
+const (
+	// TagClusterArn is the session tag holding the cluster's ARN.
+	TagClusterArn = "eks-cluster-arn"
+	// TagNamespace is the session tag holding the pod's namespace.
+	TagNamespace = "kubernetes-namespace"
+	// TagServiceAccount is the session tag holding the pod's service account.
+	TagServiceAccount = "kubernetes-service-account"
+)
 
 // Props configures a Role.
 type Props struct {
@@ -76,6 +98,14 @@ type Props struct {
 	// CloudFormation (recommended: a fixed name prevents replacement and
 	// collides across stacks/regions).
 	RoleName string
+
+	// PodIdentity makes the role an EKS Pod Identity role: trusted by
+	// pods.eks.amazonaws.com only for this cluster, namespace and service
+	// account (session tags), associated with the ServiceAccount through an
+	// AWS::EKS::PodIdentityAssociation, and the ServiceAccount carries no
+	// role annotation. The cluster needs the eks-pod-identity-agent add-on.
+	// Default: false, IRSA through the cluster's OIDC provider.
+	PodIdentity bool
 }
 
 // Role is an IAM role assumable only by one Kubernetes service account, plus
@@ -96,6 +126,11 @@ type Role struct {
 	// Namespace is the v1/Namespace manifest (child id "Namespace"), or nil
 	// when Props.CreateNamespace is false.
 	Namespace awseksv2.KubernetesManifest
+
+	// PodIdentityAssociation associates Role with the ServiceAccount (child
+	// id "PodIdentityAssociation"), or nil with IRSA. The ServiceAccount
+	// depends on it, so pods start only once EKS hands them credentials.
+	PodIdentityAssociation awseksv2.CfnPodIdentityAssociation
 
 	// ServiceAccountName is the ServiceAccount's name.
 	ServiceAccountName string
@@ -179,22 +214,13 @@ func New(scope constructs.Construct, id string, props *Props) *Role {
 		NamespaceName:      ns,
 	}
 
-	// The cluster's provider, never a new one (one provider per issuer URL).
-	provider := props.Cluster.OpenIdConnectProvider()
-	issuer := *provider.OpenIdConnectProviderIssuer() // token: "oidc.eks.<region>.amazonaws.com/id/<ID>"
-	conditions := awscdk.NewCfnJson(r.Construct, jsii.String("Conditions"), &awscdk.CfnJsonProps{
-		Value: map[string]any{
-			issuer + ":sub": Subject(ns, props.Name),
-			issuer + ":aud": "sts.amazonaws.com",
-		},
-	})
-	principal := awsiam.NewOpenIdConnectPrincipal(provider, &map[string]any{
-		"StringEquals": conditions.Value(),
-	})
-
+	principal, description := irsaPrincipal(r.Construct, props.Cluster, ns, props.Name)
+	if props.PodIdentity {
+		principal, description = podIdentityPrincipal(props.Cluster, ns, props.Name)
+	}
 	roleProps := &awsiam.RoleProps{
 		AssumedBy:   principal,
-		Description: jsii.String("IRSA role for " + Subject(ns, props.Name)),
+		Description: jsii.String(description),
 	}
 	if props.RoleName != "" {
 		roleProps.RoleName = jsii.String(props.RoleName)
@@ -234,26 +260,69 @@ func New(scope constructs.Construct, id string, props *Props) *Role {
 	// (left over from a failed delete, or from a hand-made install) and
 	// setting our role annotation on it is what we want; failing the whole
 	// deployment with AlreadyExists is not.
+	metadata := map[string]any{
+		"name":      props.Name,
+		"namespace": ns,
+		"labels":    labelsFor(props.Name, props.Labels),
+	}
+	if !props.PodIdentity {
+		metadata["annotations"] = map[string]any{RoleArnAnnotation: r.Role.RoleArn()}
+	}
 	r.ServiceAccount = awseksv2.NewKubernetesManifest(r.Construct, jsii.String("ServiceAccount"), &awseksv2.KubernetesManifestProps{
 		Cluster:   props.Cluster,
 		Overwrite: jsii.Bool(true),
 		Manifest: &[]*map[string]any{{
 			"apiVersion": "v1",
 			"kind":       "ServiceAccount",
-			"metadata": map[string]any{
-				"name":      props.Name,
-				"namespace": ns,
-				"labels":    labelsFor(props.Name, props.Labels),
-				"annotations": map[string]any{
-					RoleArnAnnotation: r.Role.RoleArn(),
-				},
-			},
+			"metadata":   metadata,
 		}},
 	})
 	if r.Namespace != nil {
 		r.ServiceAccount.Node().AddDependency(r.Namespace)
 	}
+	if props.PodIdentity {
+		// EKS accepts an association before the account exists; pods that
+		// use the account start after it (ServiceAccount depends on it).
+		r.PodIdentityAssociation = awseksv2.NewCfnPodIdentityAssociation(r.Construct, jsii.String("PodIdentityAssociation"), &awseksv2.CfnPodIdentityAssociationProps{
+			ClusterName:    props.Cluster.ClusterName(),
+			Namespace:      jsii.String(ns),
+			ServiceAccount: jsii.String(props.Name),
+			RoleArn:        r.Role.RoleArn(),
+		})
+		r.ServiceAccount.Node().AddDependency(r.PodIdentityAssociation)
+	}
 	return r
+}
+
+// irsaPrincipal is the cluster's OIDC provider, for tokens whose subject is
+// the service account and whose audience is STS.
+func irsaPrincipal(scope constructs.Construct, cluster awseksv2.ICluster, ns, name string) (awsiam.IPrincipal, string) {
+	// The cluster's provider, never a new one (one provider per issuer URL).
+	provider := cluster.OpenIdConnectProvider()
+	issuer := *provider.OpenIdConnectProviderIssuer() // token: "oidc.eks.<region>.amazonaws.com/id/<ID>"
+	conditions := awscdk.NewCfnJson(scope, jsii.String("Conditions"), &awscdk.CfnJsonProps{
+		Value: map[string]any{
+			issuer + ":sub": Subject(ns, name),
+			issuer + ":aud": "sts.amazonaws.com",
+		},
+	})
+	return awsiam.NewOpenIdConnectPrincipal(provider, &map[string]any{
+		"StringEquals": conditions.Value(),
+	}), "IRSA role for " + Subject(ns, name)
+}
+
+// podIdentityPrincipal is EKS Pod Identity, allowed sts:AssumeRole and
+// sts:TagSession only with the session tags of this cluster, namespace and
+// service account.
+func podIdentityPrincipal(cluster awseksv2.ICluster, ns, name string) (awsiam.IPrincipal, string) {
+	return awsiam.NewSessionTagsPrincipal(awsiam.NewPrincipalWithConditions(
+		awsiam.NewServicePrincipal(jsii.String(PodIdentityPrincipal), nil),
+		&map[string]any{"StringEquals": map[string]any{
+			"aws:RequestTag/" + TagClusterArn:     cluster.ClusterArn(),
+			"aws:RequestTag/" + TagNamespace:      ns,
+			"aws:RequestTag/" + TagServiceAccount: name,
+		}},
+	)), "EKS Pod Identity role for " + Subject(ns, name)
 }
 
 // labelsFor returns the default labels overlaid with extra, as a fresh map.

@@ -32,6 +32,9 @@ const (
 type Props struct {
 	// Cluster is the EKS cluster. Required.
 	Cluster awseksv2.ICluster
+	// PodIdentity gives the controller its role through EKS Pod Identity
+	// instead of IRSA (irsarole.Props.PodIdentity). Default: IRSA.
+	PodIdentity bool
 	// ClusterName is the cluster's name as a plain string (not a token): it
 	// appears in IAM condition keys, which a token cannot be. Required.
 	ClusterName string
@@ -141,6 +144,7 @@ func New(scope constructs.Construct, id string, props *Props) *Karpenter {
 		Name:            ServiceAccountName,
 		CreateNamespace: true,
 		PolicyDocuments: map[string]awsiam.PolicyDocument{"KarpenterController": policy},
+		PodIdentity:     props.PodIdentity,
 	})
 	nag.Suppress(k.Controller.Role, "Karpenter "+props.Version+" controller policy verbatim from upstream (policies/): instances, fleets, launch templates, volumes, network interfaces and instance profiles are created, tagged and deleted only under this cluster's kubernetes.io/cluster and karpenter.sh/nodepool tag conditions; RunInstances/CreateFleet also need the images, snapshots, subnets, security groups, capacity reservations and placement groups they reference (unconditioned, as upstream); Resource * only for region-scoped EC2 Describe*, pricing, zonal-shift and ListInstanceProfiles reads",
 		nag.Rule("AwsSolutions-IAM5",

@@ -57,6 +57,9 @@ func AppVersion(chartVersion string) (string, error) {
 type Props struct {
 	// Cluster is the EKS cluster. Required.
 	Cluster awseksv2.ICluster
+	// PodIdentity gives the controller its role through EKS Pod Identity
+	// instead of IRSA (irsarole.Props.PodIdentity). Default: IRSA.
+	PodIdentity bool
 	// ClusterName is the cluster's name, set as the chart's clusterName. Required.
 	ClusterName string
 	// Region is the cluster's region (may be a token). Set explicitly so the
@@ -139,6 +142,7 @@ func New(scope constructs.Construct, id string, props *Props) *Controller {
 		Namespace:       Namespace,
 		Name:            ServiceAccountName,
 		PolicyDocuments: map[string]awsiam.PolicyDocument{"AWSLoadBalancerController": policy},
+		PodIdentity:     props.PodIdentity,
 	})
 	// The policy is upstream's for this controller version, verbatim
 	// (policies/, checked by the tests): its wildcards are upstream's.
