@@ -428,6 +428,21 @@ func TestClusterLeavesNoLogsOrKeysBehind(t *testing.T) {
 			t.Errorf("cluster %s does not depend on the log group: EKS would create it first", id)
 		}
 	}
+	// The kubectl provider's function log groups (aws-eks-v2 retains them by
+	// default) expire and go with the stack too.
+	kubectlLogs := 0
+	for id, lg := range resources(tpl, "AWS::Logs::LogGroup") {
+		if !strings.HasPrefix(id, "ClusterKubectlProvider") {
+			continue
+		}
+		kubectlLogs++
+		if lg["DeletionPolicy"] != "Delete" || props(lg)["RetentionInDays"] != float64(90) {
+			t.Errorf("log group %s: DeletionPolicy %v, RetentionInDays %v; want Delete, 90", id, lg["DeletionPolicy"], props(lg)["RetentionInDays"])
+		}
+	}
+	if kubectlLogs != 2 {
+		t.Errorf("%d kubectl provider log groups, want 2 (handler, provider framework)", kubectlLogs)
+	}
 	for id, k := range resources(tpl, "AWS::KMS::Key") {
 		if k["DeletionPolicy"] != "Delete" || props(k)["PendingWindowInDays"] != float64(30) {
 			t.Errorf("key %s: DeletionPolicy %v, PendingWindowInDays %v; want Delete, 30", id, k["DeletionPolicy"], props(k)["PendingWindowInDays"])

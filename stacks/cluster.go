@@ -110,6 +110,7 @@ func NewClusterStack(scope constructs.Construct, id string, props *ClusterStackP
 
 	cluster.Node().DefaultChild().Node().AddDependency(controlPlaneLogs)
 	suppressClusterFindings(stack, cluster, props.ClusterName)
+	expireKubectlProviderLogs(cluster, props.ControlPlaneLogRetentionDays)
 
 	// aws-eks-v2 prints its config command only with a masters role, which API
 	// authentication mode does not use; print the plain command instead.
@@ -178,6 +179,30 @@ func newManagedAddon(scope constructs.Construct, id string, cluster awseksv2.ICl
 		ClusterName:      cluster.ClusterName(),
 		ResolveConflicts: jsii.String("OVERWRITE"),
 	})
+}
+
+// expireKubectlProviderLogs gives the log groups aws-eks-v2 creates for its
+// kubectl provider's functions (kept for ever after the stack by default,
+// with a two-year retention) the control-plane logs' retention and deletes
+// them with the stack, like every other log group of the app.
+func expireKubectlProviderLogs(cluster awseksv2.Cluster, days int) {
+	provider := cluster.Node().TryFindChild(jsii.String("KubectlProvider"))
+	if provider == nil {
+		panic("stacks: aws-eks-v2 created no KubectlProvider under the cluster")
+	}
+	found := 0
+	for _, c := range *provider.Node().FindAll(constructs.ConstructOrder_PREORDER) {
+		r, ok := c.(awscdk.CfnResource)
+		if !ok || *r.CfnResourceType() != "AWS::Logs::LogGroup" {
+			continue
+		}
+		found++
+		r.ApplyRemovalPolicy(awscdk.RemovalPolicy_DESTROY, nil)
+		r.AddPropertyOverride(jsii.String("RetentionInDays"), days)
+	}
+	if found == 0 {
+		panic("stacks: no log group under the kubectl provider (aws-eks-v2 changed?)")
+	}
 }
 
 // suppressClusterFindings records why the cdk-nag findings on the cluster and
