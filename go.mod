@@ -1,5 +1,6 @@
 module github.com/hybrid-llm/platform
 
+// Go 1.26: jsii-runtime-go 1.142.0 (what awscdk 2.276.0 needs) and golang.org/x declare go 1.26.0.
 go 1.26.0
 
 // node_modules holds the pinned CDK CLI and Node.js (package.json); the CLI
