@@ -391,7 +391,8 @@ func TestAddsNothingToClusterStack(t *testing.T) {
 }
 
 // normalize blanks nested stack template URLs, whose asset hash changes when
-// the kubectl provider nested stack gains an output for the second stack.
+// a nested stack gains an output for the second stack (aws-eks v1 kept its
+// kubectl provider in one; aws-eks-v2 creates no nested stack).
 func normalize(r any) any {
 	m, _ := r.(map[string]any)
 	if m == nil || m["Type"] != "AWS::CloudFormation::Stack" {
