@@ -109,7 +109,7 @@ func NewClusterStack(scope constructs.Construct, id string, props *ClusterStackP
 	})
 
 	cluster.Node().DefaultChild().Node().AddDependency(controlPlaneLogs)
-	suppressClusterFindings(stack, cluster, props.ClusterName)
+	suppressClusterFindings(stack, cluster)
 	expireKubectlProviderLogs(cluster, props.ControlPlaneLogRetentionDays)
 
 	// aws-eks-v2 prints its config command only with a masters role, which API
@@ -128,9 +128,9 @@ func NewClusterStack(scope constructs.Construct, id string, props *ClusterStackP
 	provider := cluster.OpenIdConnectProvider()
 	// The IRSA trust conditions take the issuer out of the provider's ARN
 	// with Fn::Split. cdk.json makes cross-stack references weak
-	// (Fn::GetStackOutput), which neither cfn-lint 1.51–1.58 nor CloudFormation's
-	// documented Fn::Split arguments accept; Fn::ImportValue is documented
-	// there, so this one reference stays an export.
+	// (Fn::GetStackOutput), which cfn-lint (1.51.0, and 1.58.0) rejects inside
+	// Fn::Split; Fn::ImportValue is accepted there, so this one reference
+	// stays an export.
 	provider.Node().DefaultChild().(awscdk.CfnResource).ApplyCrossStackReferenceStrength(awscdk.ReferenceStrength_STRONG)
 
 	if props.AdminPrincipalArn != "" {
@@ -207,7 +207,7 @@ func expireKubectlProviderLogs(cluster awseksv2.Cluster, days int) {
 
 // suppressClusterFindings records why the cdk-nag findings on the cluster and
 // on what aws-eks-v2 creates for it are accepted.
-func suppressClusterFindings(stack awscdk.Stack, cluster awseksv2.Cluster, clusterName string) {
+func suppressClusterFindings(stack awscdk.Stack, cluster awseksv2.Cluster) {
 	nag.Suppress(cluster.Role(), "AmazonEKSClusterPolicy is the managed policy the EKS User Guide prescribes for the cluster service role; AWS maintains it as EKS needs new actions",
 		nag.Rule("AwsSolutions-IAM4", "Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonEKSClusterPolicy"))
 
