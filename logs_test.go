@@ -98,3 +98,48 @@ func TestWhatLogGroupsRemainAfterDestroy(t *testing.T) {
 		t.Errorf("Lambda log groups per template:\n got  %v\n want %v\n(update README \"What remains after destroy\" with this test)", got, want)
 	}
 }
+
+// CloudFormation and Lambda limits the large CRD manifests must stay under.
+const (
+	// maxTemplateBytes is CloudFormation's template body limit for a
+	// template in S3 (the CDK CLI uploads templates over 50 KB there).
+	maxTemplateBytes = 1_000_000
+	// maxCustomResourceRequestBytes bounds a custom resource's properties:
+	// CloudFormation sends them to the provider Lambda in one event, and
+	// Lambda's asynchronous invocation payload limit was 256 KB.
+	maxCustomResourceRequestBytes = 262_144
+)
+
+// TestTemplatesFitCloudFormationAndLambdaLimits: every template of the
+// assembly, and every custom resource's properties, stays under the limits
+// above (the Load Balancer Controller CRDs made HybridLlmAddons ~250 KB).
+func TestTemplatesFitCloudFormationAndLambdaLimits(t *testing.T) {
+	dir := *defaults.app.Synth(nil).Directory()
+	files, err := filepath.Glob(filepath.Join(dir, "*.template.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no templates in %s: %v", dir, err)
+	}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(raw) >= maxTemplateBytes {
+			t.Errorf("%s is %d bytes, CloudFormation takes at most %d", filepath.Base(f), len(raw), maxTemplateBytes)
+		}
+		var tpl struct {
+			Resources map[string]struct {
+				Type       string
+				Properties json.RawMessage
+			}
+		}
+		if err := json.Unmarshal(raw, &tpl); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for id, r := range tpl.Resources {
+			if strings.HasPrefix(r.Type, "Custom::") && len(r.Properties) >= maxCustomResourceRequestBytes {
+				t.Errorf("%s %s (%s): properties are %d bytes, over %d", filepath.Base(f), id, r.Type, len(r.Properties), maxCustomResourceRequestBytes)
+			}
+		}
+	}
+}
