@@ -105,8 +105,8 @@ const (
 	// template in S3 (the CDK CLI uploads templates over 50 KB there).
 	maxTemplateBytes = 1_000_000
 	// maxCustomResourceRequestBytes bounds a custom resource's properties:
-	// CloudFormation sends them to the provider Lambda in one event, and
-	// Lambda's asynchronous invocation payload limit was 256 KB.
+	// CloudFormation sends them to the provider Lambda in one asynchronous
+	// event, and 256 KB is Lambda's classic limit for such a payload.
 	maxCustomResourceRequestBytes = 262_144
 )
 
