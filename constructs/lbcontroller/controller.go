@@ -93,7 +93,7 @@ type Props struct {
 }
 
 // Controller is the AWS Load Balancer Controller: its IRSA role with the
-// official IAM policy of the controller version, and its Helm release.
+// official IAM policy of the controller version, its CRDs, and its Helm release.
 type Controller struct {
 	// Construct is this construct's node; it is the scope of the children.
 	Construct constructs.Construct
@@ -195,7 +195,7 @@ func New(scope constructs.Construct, id string, props *Props) *Controller {
 		Values:         Values(props),
 		UserValues:     props.UserValues,
 		Wait:           true,
-		SkipCrds:       true, // Crds/ applies them, upgrades included
+		SkipCrds:       true, // the CRD manifests above own them, upgrades included
 		ServiceAccount: c.Role,
 		DependsOn:      dependsOn,
 	})
