@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -36,7 +37,8 @@ func TestAddonsHelmReleases(t *testing.T) {
 		release, chart, repository, version, namespace string
 		skipCrds                                       bool
 	}{
-		{"aws-load-balancer-controller", "aws-load-balancer-controller", "https://aws.github.io/eks-charts", "3.5.0", "kube-system", false},
+		// The controller's CRDs are manifests applied before it (--skip-crds).
+		{"aws-load-balancer-controller", "aws-load-balancer-controller", "https://aws.github.io/eks-charts", "3.5.0", "kube-system", true},
 		// The CDK 2.276 handler pulls "<Repository>" for OCI charts: the chart
 		// name must be part of it.
 		{"karpenter-crd", "karpenter-crd", "oci://public.ecr.aws/karpenter/karpenter-crd", "1.14.1", "karpenter", false},
@@ -104,7 +106,7 @@ func TestAddonsReleaseOrder(t *testing.T) {
 		}
 		kinds[obj[0]["kind"].(string)] = append(kinds[obj[0]["kind"].(string)], lid)
 	}
-	for kind, want := range map[string]int{"NodePool": 2, "EC2NodeClass": 2, "ServiceAccount": 2, "Namespace": 1} {
+	for kind, want := range map[string]int{"NodePool": 2, "EC2NodeClass": 2, "ServiceAccount": 2, "Namespace": 1, "CustomResourceDefinition": 7} {
 		if len(kinds[kind]) != want {
 			t.Errorf("%d %s manifests, want %d", len(kinds[kind]), kind, want)
 		}
@@ -133,6 +135,180 @@ func TestAddonsReleaseOrder(t *testing.T) {
 			}
 		}
 	})
+}
+
+// dependsOnTransitively reports whether resource from waits for resource to
+// in the template's DependsOn graph (which CloudFormation orders by).
+func dependsOnTransitively(all map[string]map[string]any, from, to string) bool {
+	seen := map[string]bool{}
+	queue := []string{from}
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		deps, _ := all[id]["DependsOn"].([]any)
+		for _, d := range deps {
+			ds, _ := d.(string)
+			if ds == to {
+				return true
+			}
+			if !seen[ds] {
+				seen[ds] = true
+				queue = append(queue, ds)
+			}
+		}
+	}
+	return false
+}
+
+// templateResources returns every resource of the template by logical id.
+func templateResources(t *testing.T, tpl assertions.Template) map[string]map[string]any {
+	t.Helper()
+	doc, _ := cdktest.Plain(t, tpl.ToJSON()).(map[string]any)
+	out := map[string]map[string]any{}
+	for id, r := range doc["Resources"].(map[string]any) {
+		out[id] = r.(map[string]any)
+	}
+	return out
+}
+
+// chartsWithoutService are the pinned charts ("<chart> <version>") whose
+// templates create no Service, as read at their tags. Every other release
+// must wait for the Load Balancer Controller's: a chart bump or a new add-on
+// is ordered after it unless someone has checked its templates and listed it.
+var chartsWithoutService = map[string]string{
+	"karpenter-crd 1.14.1":        "aws/karpenter-provider-aws v1.14.1 charts/karpenter-crd/templates: five CustomResourceDefinitions",
+	"nvidia-device-plugin 0.20.0": "NVIDIA/k8s-device-plugin v0.20.0 deployments/helm/nvidia-device-plugin/templates: ConfigMap, DaemonSets, Role, RoleBinding, ServiceAccount; its node-feature-discovery subchart is off (condition nfd.enabled unset, gfd.enabled false)",
+}
+
+// TestAddonsServicesWaitForTheLoadBalancerControllerWebhook: the controller's
+// Service mutating webhook fails closed, so every release that may create a
+// Service, and every Service manifest, is created after the controller's
+// release, which waits until its pods (the webhook's endpoints) are ready.
+func TestAddonsServicesWaitForTheLoadBalancerControllerWebhook(t *testing.T) {
+	tpl := defaults.templates[addonsStackID]
+	all := templateResources(t, tpl)
+	charts := helmCharts(t)
+	lbc, ok := charts[lbcontroller.ChartName]
+	if !ok {
+		t.Fatalf("no %s release", lbcontroller.ChartName)
+	}
+	lbcID := lbc["LogicalId"].(string)
+	if props(lbc)["Wait"] != true {
+		t.Errorf("%s release Wait = %v: later releases would not wait for its webhook", lbcontroller.ChartName, props(lbc)["Wait"])
+	}
+	checked := map[string]bool{}
+	for release, c := range charts {
+		if release == lbcontroller.ChartName {
+			continue
+		}
+		chart := props(c)["Chart"].(string) + " " + props(c)["Version"].(string)
+		if _, ok := chartsWithoutService[chart]; ok {
+			checked[chart] = true
+			continue
+		}
+		if !dependsOnTransitively(all, c["LogicalId"].(string), lbcID) {
+			t.Errorf("release %s (chart %s) is not listed in chartsWithoutService, so it may create a Service, but it does not depend on the %s release %s: its Service would race the webhook (DependsOn %v)",
+				release, chart, lbcontroller.ChartName, lbcID, c["DependsOn"])
+		}
+	}
+	for chart := range chartsWithoutService {
+		if !checked[chart] {
+			t.Errorf("chartsWithoutService lists %q, which no release installs: remove it", chart)
+		}
+	}
+	for id, m := range resources(tpl, "Custom::AWSCDK-EKS-KubernetesResource") {
+		if strings.Contains(toJSON(t, props(m)["Manifest"]), `\"kind\":\"Service\"`) && !dependsOnTransitively(all, id, lbcID) {
+			t.Errorf("Service manifest %s does not depend on the %s release %s", id, lbcontroller.ChartName, lbcID)
+		}
+	}
+}
+
+// TestAddonsLoadBalancerControllerKeepsItsWebhookCertificate: upgrades reuse
+// the webhook TLS secret instead of regenerating it.
+func TestAddonsLoadBalancerControllerKeepsItsWebhookCertificate(t *testing.T) {
+	values := toJSON(t, props(helmCharts(t)[lbcontroller.ChartName])["Values"])
+	for _, want := range []string{`\"keepTLSSecret\":true`} {
+		if !strings.Contains(values, want) {
+			t.Errorf("%s values lack %s:\n%s", lbcontroller.ChartName, want, values)
+		}
+	}
+	if strings.Contains(values, `\"enableCertManager\":true`) {
+		t.Errorf("enableCertManager is set: keepTLSSecret only applies without cert-manager")
+	}
+}
+
+// TestAddonsLoadBalancerControllerCRDs: the CRDs of the pinned controller
+// version are applied, one manifest each, before the release (which skips
+// its crds/), exactly as embedded, and retained on delete.
+func TestAddonsLoadBalancerControllerCRDs(t *testing.T) {
+	app, err := lbcontroller.AppVersion(defaults.cfg.LoadBalancerController.ChartVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	embedded, err := lbcontroller.CRDs(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl := defaults.templates[addonsStackID]
+	lbc := helmCharts(t)[lbcontroller.ChartName]
+	if props(lbc)["SkipCrds"] != true {
+		t.Errorf("%s SkipCrds = %v, want true (the manifests own the CRDs)", lbcontroller.ChartName, props(lbc)["SkipCrds"])
+	}
+	lbcDeps, _ := lbc["DependsOn"].([]any)
+	got := map[string]any{}
+	for id, m := range resources(tpl, "Custom::AWSCDK-EKS-KubernetesResource") {
+		s, ok := props(m)["Manifest"].(string)
+		if !ok {
+			continue
+		}
+		var objs []map[string]any
+		if err := json.Unmarshal([]byte(s), &objs); err != nil {
+			t.Fatalf("manifest %s: %v", id, err)
+		}
+		if len(objs) != 1 || objs[0]["kind"] != "CustomResourceDefinition" {
+			continue
+		}
+		name := lbcontroller.CRDName(objs[0])
+		got[name] = objs[0]
+		if !slices.Contains(lbcDeps, any(id)) {
+			t.Errorf("CRD %s (%s) is not applied before the %s release: DependsOn %v", name, id, lbcontroller.ChartName, lbcDeps)
+		}
+		if m["DeletionPolicy"] != "Retain" || m["UpdateReplacePolicy"] != "Retain" {
+			t.Errorf("CRD %s: DeletionPolicy %v, UpdateReplacePolicy %v, want Retain", name, m["DeletionPolicy"], m["UpdateReplacePolicy"])
+		}
+		if props(m)["Overwrite"] != true {
+			t.Errorf("CRD %s: Overwrite = %v, want true (kubectl apply, which also upgrades)", name, props(m)["Overwrite"])
+		}
+		if len(s) >= lbcontroller.MaxCRDManifestBytes {
+			t.Errorf("CRD %s manifest is %d bytes, over %d", name, len(s), lbcontroller.MaxCRDManifestBytes)
+		}
+	}
+	want := map[string]any{}
+	for _, crd := range embedded {
+		// Through JSON, as the template carries it.
+		var v any
+		raw, _ := json.Marshal(crd)
+		_ = json.Unmarshal(raw, &v)
+		want[lbcontroller.CRDName(crd)] = v
+	}
+	if len(want) != 7 {
+		t.Errorf("%d CRDs embedded for %s, want 7", len(want), app)
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d CRD manifests, want %d", len(got), len(want))
+	}
+	for name, w := range want {
+		g, ok := got[name]
+		if !ok {
+			t.Errorf("no manifest for CRD %s", name)
+			continue
+		}
+		if !reflect.DeepEqual(g, w) {
+			gj, _ := json.MarshalIndent(g, "", " ")
+			wj, _ := json.MarshalIndent(w, "", " ")
+			t.Errorf("CRD %s in the template differs from the embedded %s CRD:\n%s", name, app, lineDiff(string(wj), string(gj)))
+		}
+	}
 }
 
 // TestAddonsValuesExistInCharts checks every key of the values actually sent

@@ -47,11 +47,8 @@ func karpenterReference(version string) error {
 // loadBalancerControllerReference reports what is missing for a chart version.
 func loadBalancerControllerReference(chartVersion string) error {
 	var errs []error
-	app, err := lbcontroller.AppVersion(chartVersion)
-	if err != nil {
-		errs = append(errs, err)
-	} else if _, err := lbcontroller.ReferenceActions(app); err != nil {
-		errs = append(errs, fmt.Errorf("controller IAM policy: %w", err))
+	if err := lbcontroller.Check(chartVersion); err != nil {
+		errs = append(errs, fmt.Errorf("controller IAM policy and CRDs: %w", err))
 	}
 	if _, err := chartkeys.Keys(lbcontroller.ChartName, chartVersion); err != nil {
 		errs = append(errs, fmt.Errorf("values keys: %w", err))

@@ -97,6 +97,19 @@ func NewAddonsStack(scope constructs.Construct, id string, props *AddonsStackPro
 		NodeSelector: onSystemNodes,
 	})
 
+	// The Load Balancer Controller's mutating webhook on Services fails
+	// closed (serviceMutatorWebhookConfig.failurePolicy: Fail): a release
+	// that creates a Service before the controller's pods are ready is
+	// rejected ("no endpoints available for service
+	// aws-load-balancer-webhook-service") and the stack rolls back. So every
+	// release whose chart creates a Service goes after the controller's
+	// release, which waits for its pods. Of the pinned charts only karpenter
+	// (1.14.1 templates/service.yaml) creates one; karpenter-crd and
+	// nvidia-device-plugin 0.20.0 do not.
+	for _, addon := range []*helmaddon.Addon{s.Karpenter.Chart} {
+		addon.Chart.Node().AddDependency(s.LoadBalancerController.Addon.Chart)
+	}
+
 	s.Pools = karpenterpools.New(stack, "KarpenterPools", &karpenterpools.Props{
 		Cluster:           props.Cluster,
 		KubernetesVersion: props.KubernetesVersion,

@@ -1,11 +1,14 @@
 package lbcontroller
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseksv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -53,6 +56,19 @@ func AppVersion(chartVersion string) (string, error) {
 	return v, nil
 }
 
+// Check reports what upstream data chart version chartVersion lacks: its
+// controller version in appVersionByChart, that version's IAM policy
+// (policies/) and its CRDs (crds/). New panics with the same message.
+func Check(chartVersion string) error {
+	appVersion, err := AppVersion(chartVersion)
+	if err != nil {
+		return err
+	}
+	_, perr := loadReference(appVersion)
+	_, cerr := CRDs(appVersion)
+	return errors.Join(perr, cerr)
+}
+
 // Props configures New.
 type Props struct {
 	// Cluster is the EKS cluster. Required.
@@ -80,12 +96,15 @@ type Props struct {
 }
 
 // Controller is the AWS Load Balancer Controller: its IRSA role with the
-// official IAM policy of the controller version, and its Helm release.
+// official IAM policy of the controller version, its CRDs, and its Helm release.
 type Controller struct {
 	// Construct is this construct's node; it is the scope of the children.
 	Construct constructs.Construct
 	// Role is the IAM role and service account (kube-system/aws-load-balancer-controller).
 	Role *irsarole.Role
+	// CRDs are the CustomResourceDefinitions of the controller version, one
+	// manifest each, applied before the release (which skips its crds/).
+	CRDs []awseksv2.KubernetesManifest
 	// Addon is the Helm release.
 	Addon *helmaddon.Addon
 }
@@ -110,6 +129,12 @@ func Values(props *Props) map[string]any {
 		"podDisruptionBudget":        map[string]any{"maxUnavailable": 1},
 		"ingressClass":               IngressClass,
 		"createIngressClassResource": true,
+		// Reuse the webhook certificate secret on upgrade (the chart looks it
+		// up): by default every upgrade generates a new CA and certificate,
+		// and until the pods reload the secret the API server rejects Service,
+		// Ingress and TargetGroupBinding writes the webhooks intercept. The
+		// chart's certificate is valid for 3650 days.
+		"keepTLSSecret": true,
 	}
 	if len(props.NodeSelector) > 0 {
 		sel := map[string]any{}
@@ -127,10 +152,10 @@ func New(scope constructs.Construct, id string, props *Props) *Controller {
 	if props == nil || props.Cluster == nil || props.ClusterName == "" || props.Region == "" || props.VpcID == "" {
 		panic(fmt.Sprintf("lbcontroller: %q needs Cluster, ClusterName, Region and VpcID", id))
 	}
-	appVersion, err := AppVersion(props.ChartVersion)
-	if err != nil {
+	if err := Check(props.ChartVersion); err != nil {
 		panic(err.Error())
 	}
+	appVersion, _ := AppVersion(props.ChartVersion)
 	policy, err := PolicyDocument(appVersion)
 	if err != nil {
 		panic(err.Error())
@@ -159,6 +184,11 @@ func New(scope constructs.Construct, id string, props *Props) *Controller {
 			"Resource::arn:<AWS::Partition>:elasticloadbalancing:*:*:loadbalancer/net/*/*",
 			"Resource::arn:<AWS::Partition>:elasticloadbalancing:*:*:targetgroup/*/*"))
 	nag.SkipCheckov(c.Role.Role, lbcReason, "CKV_AWS_111")
+	c.CRDs = newCRDs(c.Construct, props.Cluster, appVersion)
+	dependsOn := slices.Clone(props.DependsOn)
+	for _, crd := range c.CRDs {
+		dependsOn = append(dependsOn, crd)
+	}
 	c.Addon = helmaddon.New(c.Construct, "Helm", &helmaddon.Props{
 		Cluster:        props.Cluster,
 		Chart:          ChartName,
@@ -169,8 +199,48 @@ func New(scope constructs.Construct, id string, props *Props) *Controller {
 		Values:         Values(props),
 		UserValues:     props.UserValues,
 		Wait:           true,
+		SkipCrds:       true, // the CRD manifests above own them, upgrades included
 		ServiceAccount: c.Role,
-		DependsOn:      props.DependsOn,
+		DependsOn:      dependsOn,
 	})
 	return c
+}
+
+// newCRDs applies the CRDs of controller version appVersion under
+// scope/Crds, one manifest per CRD, named after it. Helm installs a chart's
+// crds/ once and never upgrades them; these manifests are applied again
+// whenever their content changes, so a version bump upgrades the CRDs.
+//
+// "kubectl apply" (Overwrite) also adopts CRDs an earlier Helm install
+// created. The manifests are retained on delete: the cluster's deletion
+// removes them, and a "kubectl delete" of a CRD would wait for its custom
+// resources, whose finalizers need the controller that is uninstalled before.
+func newCRDs(scope constructs.Construct, cluster awseksv2.ICluster, appVersion string) []awseksv2.KubernetesManifest {
+	crds, err := CRDs(appVersion)
+	if err != nil {
+		panic(err.Error())
+	}
+	parent := constructs.NewConstruct(scope, jsii.String("Crds"))
+	out := make([]awseksv2.KubernetesManifest, 0, len(crds))
+	for _, crd := range crds {
+		name := CRDName(crd)
+		raw, err := json.Marshal(crd)
+		if err != nil {
+			panic(fmt.Sprintf("lbcontroller: CRD %s of %s: %v", name, appVersion, err))
+		}
+		if len(raw) > MaxCRDManifestBytes {
+			panic(fmt.Sprintf("lbcontroller: CRD %s of %s is %d bytes as JSON, over the %d-byte annotation limit of client-side kubectl apply", name, appVersion, len(raw), MaxCRDManifestBytes))
+		}
+		m := awseksv2.NewKubernetesManifest(parent, jsii.String(name), &awseksv2.KubernetesManifestProps{
+			Cluster:   cluster,
+			Overwrite: jsii.Bool(true),
+			// One object of fixed name per manifest: nothing to prune, and
+			// no prune label added to the upstream object.
+			Prune:    jsii.Bool(false),
+			Manifest: &[]*map[string]any{&crd},
+		})
+		awscdk.RemovalPolicies_Of(m).Retain(nil)
+		out = append(out, m)
+	}
+	return out
 }

@@ -10,6 +10,12 @@
 // iam_policy_us-gov.json for v3.5.0 differ from iam_policy.json only in the
 // partition and in statement order.)
 //
-// The construct that installs the Helm chart lives elsewhere; this package
-// only answers "which permissions does controller version X need".
+// The CRDs of each supported controller version are embedded from
+// crds/<version>/*.yaml, copies of the chart's crds/ folder at that version's
+// tag (each file's header names tag and path). New applies them as manifests
+// before the Helm release, which skips its own crds/: Helm installs those once
+// and never upgrades them.
+//
+// New installs the controller: its IRSA role with that policy, the CRDs and
+// the Helm release.
 package lbcontroller
