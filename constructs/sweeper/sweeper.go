@@ -43,7 +43,7 @@ import (
 )
 
 // ResourceType is the CloudFormation type of the custom resource.
-const ResourceType = "Custom::ClusterSweeper"
+const ResourceType = sweep.ClusterSweeperType
 
 // Timing of a sweep. Budget bounds a whole Delete (the function then fails
 // it, naming what is left); it stays well inside CloudFormation's one-hour

@@ -1,7 +1,16 @@
-// Command sweeper is the Lambda function behind constructs/sweeper's custom
-// resource: the onEvent and isComplete handler of a CDK Provider. Create and
-// Update only validate the ClusterName property; Delete sweeps what the
-// cluster's controllers left behind (package internal/sweep), polled by the
+// Command sweeper is the Lambda function behind the custom resources of
+// constructs/sweeper and constructs/spotrole; it serves each by its
+// ResourceType:
+//
+//   - Custom::SpotServiceLinkedRole (onEvent only): Create and Update create
+//     the EC2 Spot service-linked role unless it exists (internal/spotrole);
+//     Delete does nothing.
+//   - Custom::ClusterSweeper and Custom::VpcSweeper, described below; they
+//     differ only in what is swept (internal/sweep Sweeper and VPCSweeper).
+//
+// For the sweepers it is the onEvent and isComplete handler of a CDK
+// Provider. Create and Update only validate the ClusterName (and VpcId)
+// properties; Delete sweeps (package internal/sweep), polled by the
 // Provider's isComplete waiter until nothing is left, but only when the
 // stack that sent it is being deleted (DescribeStacks; see stackguard.go):
 // removing or replacing the sweeper in a stack update never sweeps.
@@ -31,6 +40,7 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
+	"github.com/hybrid-llm/platform/internal/spotrole"
 	"github.com/hybrid-llm/platform/internal/sweep"
 )
 
@@ -59,13 +69,15 @@ func newHandler(log *slog.Logger) (*handler, error) {
 		return nil, err
 	}
 	return &handler{
-		newSweeper:  awsSweeper(log, poll),
-		stackStatus: awsStackStatus,
-		now:         time.Now,
-		budget:      budget,
-		perCall:     perCall,
-		reserve:     15 * time.Second,
-		log:         log,
+		newSweeper:     awsSweeper(log, poll),
+		newVPCSweeper:  awsVPCSweeper(log, poll),
+		ensureSpotRole: awsEnsureSpotRole,
+		stackStatus:    awsStackStatus,
+		now:            time.Now,
+		budget:         budget,
+		perCall:        perCall,
+		reserve:        15 * time.Second,
+		log:            log,
 	}, nil
 }
 
@@ -101,6 +113,38 @@ func awsSweeper(log *slog.Logger, poll time.Duration) func(ctx context.Context, 
 			PollInterval: poll,
 		})
 	}
+}
+
+// awsVPCSweeper builds VPC sweepers like awsSweeper.
+func awsVPCSweeper(log *slog.Logger, poll time.Duration) func(ctx context.Context, cluster, vpcID string) (sweeper, error) {
+	return func(ctx context.Context, cluster, vpcID string) (sweeper, error) {
+		cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
+			return sweep.NewRetryer(10, 20*time.Second)
+		}))
+		if err != nil {
+			return nil, fmt.Errorf("sweeper: loading AWS configuration: %w", err)
+		}
+		return sweep.NewVPC(sweep.VPCConfig{
+			ClusterName:  cluster,
+			VpcID:        vpcID,
+			Region:       cfg.Region,
+			EC2:          ec2.NewFromConfig(cfg),
+			Logger:       log,
+			PollInterval: poll,
+		})
+	}
+}
+
+// awsEnsureSpotRole creates the EC2 Spot service-linked role with the SDK's
+// default configuration, retrying throttling with backoff.
+func awsEnsureSpotRole(ctx context.Context) (spotrole.Result, error) {
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
+		return sweep.NewRetryer(8, 10*time.Second)
+	}))
+	if err != nil {
+		return spotrole.Result{}, fmt.Errorf("loading AWS configuration: %w", err)
+	}
+	return spotrole.Ensure(ctx, iam.NewFromConfig(cfg))
 }
 
 // awsStackStatus looks up a stack's status with the SDK's default
