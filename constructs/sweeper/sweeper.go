@@ -5,7 +5,6 @@
 // found by their tags, so that `cdk destroy` leaves nothing behind.
 //
 // The function is the Go Lambda in lambda/sweeper (logic in internal/sweep),
-// built at synth by awscdklambdagoalpha with the local Go toolchain for
 // provided.al2023 on arm64. It is both the onEvent and the isComplete handler
 // of a CDK Provider: onEvent returns at once, isComplete sweeps for up to
 // two minutes per call and is called every 30 seconds until nothing is left,
@@ -24,17 +23,12 @@ package sweeper
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
-	"runtime"
-	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/customresources"
-	"github.com/aws/aws-cdk-go/awscdklambdagoalpha/v2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -82,7 +76,7 @@ type Sweeper struct {
 	// Construct is the node under which the children live.
 	Construct constructs.Construct
 	// Function is the Go Lambda (onEvent and isComplete handler).
-	Function awscdklambdagoalpha.GoFunction
+	Function awslambda.Function
 	// Provider is the custom resource provider wrapping Function.
 	Provider customresources.Provider
 	// Resource is the custom resource; make what must be deleted before the
@@ -113,27 +107,13 @@ func New(scope constructs.Construct, id string, props *Props) *Sweeper {
 		Retention:     retention,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
-	s.Function = awscdklambdagoalpha.NewGoFunction(c, jsii.String("Function"), &awscdklambdagoalpha.GoFunctionProps{
-		Entry:        jsii.String(filepath.Join(moduleRoot(), entryDir)),
-		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
-		Architecture: awslambda.Architecture_ARM_64(),
-		Description:  jsii.String("Deletes what the cluster's controllers left behind (internal/sweep)"),
-		Timeout:      awscdk.Duration_Minutes(jsii.Number(functionTimeoutMins)),
-		MemorySize:   jsii.Number(256),
-		LogGroup:     logGroup,
-		Environment: &map[string]*string{
+	s.Function = NewFunction(c, "Function", &FunctionProps{
+		Description: "Deletes what the cluster's controllers left behind (internal/sweep)",
+		Timeout:     awscdk.Duration_Minutes(jsii.Number(functionTimeoutMins)),
+		LogGroup:    logGroup,
+		Environment: map[string]*string{
 			"SWEEP_BUDGET_SECONDS":   jsii.String(fmt.Sprint(budgetSeconds)),
 			"SWEEP_PER_CALL_SECONDS": jsii.String(fmt.Sprint(perCallSeconds)),
-		},
-		Bundling: &awscdklambdagoalpha.BundlingOptions{
-			// Reproducible, small binary: no local paths, no VCS stamp (the
-			// asset hash is the output's), no RPC mode (provided runtimes).
-			GoBuildFlags: &[]*string{
-				jsii.String("-trimpath"),
-				jsii.String("-buildvcs=false"),
-				jsii.String(`-ldflags="-s -w"`),
-				jsii.String("-tags=lambda.norpc"),
-			},
 		},
 	})
 	for _, st := range policyStatements(c, cluster) {
@@ -287,41 +267,4 @@ func policyStatements(scope constructs.Construct, cluster *string) []awsiam.Poli
 			},
 		}),
 	}
-}
-
-// moduleRoot returns the directory of this module's go.mod: found from the
-// working directory (cdk runs `go run .` at the repository root; `go test`
-// runs in the package's directory), else from this source file's location.
-func moduleRoot() string {
-	var starts []string
-	if wd, err := os.Getwd(); err == nil {
-		starts = append(starts, wd)
-	}
-	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
-		starts = append(starts, filepath.Dir(file))
-	}
-	for _, dir := range starts {
-		for d := dir; ; d = filepath.Dir(d) {
-			if isModuleRoot(d) {
-				return d
-			}
-			if filepath.Dir(d) == d {
-				break
-			}
-		}
-	}
-	panic(fmt.Sprintf("sweeper: no go.mod declaring module %s above %q: run cdk or go test inside the repository", modulePath, starts))
-}
-
-func isModuleRoot(dir string) bool {
-	b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-	if err != nil {
-		return false
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) == 2 && f[0] == "module" && f[1] == modulePath {
-			return true
-		}
-	}
-	return false
 }
