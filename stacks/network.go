@@ -87,16 +87,16 @@ func NewNetworkStack(scope constructs.Construct, id string, props *NetworkStackP
 		Service: awsec2.GatewayVpcEndpointAwsService_S3(),
 	})
 
-	n2 := &NetworkStack{Stack: stack, Vpc: vpc}
+	ns := &NetworkStack{Stack: stack, Vpc: vpc}
 	if props.Sweeper.Enabled {
 		// Network interfaces that outlive the cluster (the kubectl handler's
 		// hyperplane interfaces, VPC CNI leftovers) keep EKS from deleting
 		// the cluster security group, and both keep the subnets and the VPC.
 		// The sweeper runs when this stack is deleted, after the cluster
 		// stack is gone and before the subnets go.
-		n2.VpcSweeper = sweeper.NewVpcSweeper(stack, "VpcSweeper", &sweeper.VpcProps{ClusterName: props.ClusterName, Vpc: vpc})
+		ns.VpcSweeper = sweeper.NewVpcSweeper(stack, "VpcSweeper", &sweeper.VpcProps{ClusterName: props.ClusterName, Vpc: vpc})
 	}
-	return n2
+	return ns
 }
 
 // prefixBits returns the prefix length of a CIDR that config.Validate has
