@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,7 +19,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -65,12 +65,28 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// resetMoto forgets every resource, so each test starts from an empty account.
-func resetMoto(t *testing.T) {
-	t.Helper()
-	if err := moto.Reset(); err != nil {
-		t.Fatal(err)
-	}
+// Every test (and subtest) works in an AWS account of its own: moto keeps
+// one set of resources per account and takes the account from the
+// x-moto-account-id header. So the tests start from an empty account without
+// resetting the shared server, and run in parallel.
+
+// testAccount returns the moto account of t: 12 digits derived from its name.
+func testAccount(t *testing.T) string {
+	h := fnv.New64a()
+	h.Write([]byte(t.Name()))
+	return fmt.Sprintf("%012d", 100000000000+h.Sum64()%800000000000)
+}
+
+// accountTransport sends every request to moto's account for one test.
+type accountTransport struct {
+	account string
+	next    http.RoundTripper
+}
+
+func (a accountTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("x-moto-account-id", a.account)
+	return a.next.RoundTrip(r)
 }
 
 // clients are SDK clients pointed at an endpoint on 127.0.0.1 with fake
@@ -88,7 +104,8 @@ func newClients(t *testing.T, endpoint string) clients {
 		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
 		BaseEndpoint: aws.String(endpoint),
 		// Never an environment proxy: all traffic stays on 127.0.0.1.
-		HTTPClient: awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) { tr.Proxy = nil }),
+		HTTPClient: &http.Client{Transport: accountTransport{account: testAccount(t),
+			next: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16}}},
 		Retryer:    func() aws.Retryer { return NewRetryer(8, 200*time.Millisecond) },
 	}
 	return clients{EC2: ec2.NewFromConfig(cfg), ELB: elb.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg)}

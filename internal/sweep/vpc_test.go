@@ -129,6 +129,7 @@ func nonNil(s []string) []string {
 // cluster in the same VPC, alpha-tagged things in another VPC, untagged ones
 // and near misses stay.
 func TestVPCSweepDeletesOnlyThisClusterInThisVPC(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	a := w.newVPC("10.1.0.0/16")
 	b := w.newVPC("10.2.0.0/16")
@@ -200,6 +201,7 @@ func contains(ss []string, s string) bool {
 // cluster security group waits for it, and the report at the deadline names
 // both. Once it is available, the next sweep finishes.
 func TestVPCSweepWaitsForInterfacesInUse(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	a := w.newVPC("10.1.0.0/16")
 	sg := a.clusterSG("alpha")
@@ -241,6 +243,7 @@ func TestVPCSweepWaitsForInterfacesInUse(t *testing.T) {
 // (moto never raises it) is waited on and reported; an access denied on an
 // interface is permanent and ends the sweep at once.
 func TestVPCSweepReportsFailures(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, action, code string
 		permanent          bool
@@ -250,6 +253,7 @@ func TestVPCSweepReportsFailures(t *testing.T) {
 		{"access denied", "DeleteNetworkInterface", "UnauthorizedOperation", true, "cannot be deleted without help:\n- ec2:network-interface %ENI% (aws-K8S-i-1): delete failed: operation error EC2: DeleteNetworkInterface, https response error StatusCode: 400, RequestID: proxy, api error UnauthorizedOperation"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			w := newWorld(t)
 			a := w.newVPC("10.1.0.0/16")
 			sg := a.clusterSG("alpha")
@@ -273,6 +277,7 @@ func TestVPCSweepReportsFailures(t *testing.T) {
 }
 
 func TestNewVPCRejectsBadConfig(t *testing.T) {
+	t.Parallel()
 	c := newClients(t, moto.URL)
 	for _, tc := range []struct {
 		name string
@@ -286,6 +291,7 @@ func TestNewVPCRejectsBadConfig(t *testing.T) {
 		{"client", VPCConfig{ClusterName: "alpha", VpcID: "vpc-01234567", Region: testRegion}, "the EC2 client is required"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			_, err := NewVPC(tc.cfg)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("NewVPC: %v, want an error containing %q", err, tc.want)

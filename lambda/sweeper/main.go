@@ -20,6 +20,13 @@
 //	SWEEP_BUDGET_SECONDS    how long a Delete may take in all (default 2400)
 //	SWEEP_PER_CALL_SECONDS  how long one isComplete invocation sweeps (default 120)
 //	SWEEP_POLL_SECONDS      pause between passes within an invocation (default 10)
+//	SWEEP_RETRY_MAX_BACKOFF_SECONDS
+//	                        longest pause between retries of a throttled AWS
+//	                        call (default 20 for the sweeps' calls, 10 for
+//	                        DescribeStacks and CreateServiceLinkedRole)
+//
+// Each takes a positive number of seconds, fractions allowed (tests use 0.05).
+//
 //	AWS_REGION              the cluster's region (set by Lambda)
 package main
 
@@ -68,11 +75,19 @@ func newHandler(log *slog.Logger) (*handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	sweepBackoff, err := seconds("SWEEP_RETRY_MAX_BACKOFF_SECONDS", 20)
+	if err != nil {
+		return nil, err
+	}
+	callBackoff := 10 * time.Second
+	if os.Getenv("SWEEP_RETRY_MAX_BACKOFF_SECONDS") != "" {
+		callBackoff = sweepBackoff
+	}
 	return &handler{
-		newSweeper:     awsSweeper(log, poll),
-		newVPCSweeper:  awsVPCSweeper(log, poll),
-		ensureSpotRole: awsEnsureSpotRole,
-		stackStatus:    awsStackStatus,
+		newSweeper:     awsSweeper(log, poll, sweepBackoff),
+		newVPCSweeper:  awsVPCSweeper(log, poll, sweepBackoff),
+		ensureSpotRole: awsEnsureSpotRole(callBackoff),
+		stackStatus:    awsStackStatus(callBackoff),
 		now:            time.Now,
 		budget:         budget,
 		perCall:        perCall,
@@ -86,19 +101,19 @@ func seconds(env string, def int) (time.Duration, error) {
 	if v == "" {
 		return time.Duration(def) * time.Second, nil
 	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
+	n, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(n > 0) || n > 1e6 {
 		return 0, fmt.Errorf("sweeper: %s=%q is not a positive number of seconds", env, v)
 	}
-	return time.Duration(n) * time.Second, nil
+	return time.Duration(n * float64(time.Second)), nil
 }
 
 // awsSweeper builds sweepers with the SDK's default configuration (the
 // function's role, AWS_REGION) and a retryer that backs off on throttling.
-func awsSweeper(log *slog.Logger, poll time.Duration) func(ctx context.Context, cluster string) (sweeper, error) {
+func awsSweeper(log *slog.Logger, poll, maxBackoff time.Duration) func(ctx context.Context, cluster string) (sweeper, error) {
 	return func(ctx context.Context, cluster string) (sweeper, error) {
 		cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
-			return sweep.NewRetryer(10, 20*time.Second)
+			return sweep.NewRetryer(10, maxBackoff)
 		}))
 		if err != nil {
 			return nil, fmt.Errorf("sweeper: loading AWS configuration: %w", err)
@@ -116,10 +131,10 @@ func awsSweeper(log *slog.Logger, poll time.Duration) func(ctx context.Context, 
 }
 
 // awsVPCSweeper builds VPC sweepers like awsSweeper.
-func awsVPCSweeper(log *slog.Logger, poll time.Duration) func(ctx context.Context, cluster, vpcID string) (sweeper, error) {
+func awsVPCSweeper(log *slog.Logger, poll, maxBackoff time.Duration) func(ctx context.Context, cluster, vpcID string) (sweeper, error) {
 	return func(ctx context.Context, cluster, vpcID string) (sweeper, error) {
 		cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
-			return sweep.NewRetryer(10, 20*time.Second)
+			return sweep.NewRetryer(10, maxBackoff)
 		}))
 		if err != nil {
 			return nil, fmt.Errorf("sweeper: loading AWS configuration: %w", err)
@@ -137,25 +152,30 @@ func awsVPCSweeper(log *slog.Logger, poll time.Duration) func(ctx context.Contex
 
 // awsEnsureSpotRole creates the EC2 Spot service-linked role with the SDK's
 // default configuration, retrying throttling with backoff.
-func awsEnsureSpotRole(ctx context.Context) (spotrole.Result, error) {
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
-		return sweep.NewRetryer(8, 10*time.Second)
-	}))
-	if err != nil {
-		return spotrole.Result{}, fmt.Errorf("loading AWS configuration: %w", err)
+func awsEnsureSpotRole(maxBackoff time.Duration) func(ctx context.Context) (spotrole.Result, error) {
+	return func(ctx context.Context) (spotrole.Result, error) {
+		cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
+			return sweep.NewRetryer(8, maxBackoff)
+		}))
+		if err != nil {
+			return spotrole.Result{}, fmt.Errorf("loading AWS configuration: %w", err)
+		}
+		return spotrole.Ensure(ctx, iam.NewFromConfig(cfg))
 	}
-	return spotrole.Ensure(ctx, iam.NewFromConfig(cfg))
 }
 
 // awsStackStatus looks up a stack's status with the SDK's default
-// configuration, retrying throttling with backoff (about a minute at most,
-// well inside the function's timeout).
-func awsStackStatus(ctx context.Context, stackID string) (cfntypes.StackStatus, error) {
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
-		return sweep.NewRetryer(8, 10*time.Second)
-	}))
-	if err != nil {
-		return "", fmt.Errorf("loading AWS configuration: %w", err)
+// configuration, retrying throttling with backoff (8 attempts: about a
+// minute at most with the default 10 s cap, well inside the function's
+// timeout).
+func awsStackStatus(maxBackoff time.Duration) func(ctx context.Context, stackID string) (cfntypes.StackStatus, error) {
+	return func(ctx context.Context, stackID string) (cfntypes.StackStatus, error) {
+		cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
+			return sweep.NewRetryer(8, maxBackoff)
+		}))
+		if err != nil {
+			return "", fmt.Errorf("loading AWS configuration: %w", err)
+		}
+		return stackStatus(ctx, cloudformation.NewFromConfig(cfg), stackID)
 	}
-	return stackStatus(ctx, cloudformation.NewFromConfig(cfg), stackID)
 }

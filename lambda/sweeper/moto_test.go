@@ -52,7 +52,10 @@ func lambdaEnv(t *testing.T, motoURL, cfnURL string) {
 		"HTTP_PROXY":                      "",
 		"HTTPS_PROXY":                     "",
 		"NO_PROXY":                        "127.0.0.1",
-		"SWEEP_POLL_SECONDS":              "1",
+		// Short pauses: moto answers at once, and the throttling the
+		// tests inject needs no long backoff.
+		"SWEEP_POLL_SECONDS":              "0.05",
+		"SWEEP_RETRY_MAX_BACKOFF_SECONDS": "0.05",
 	} {
 		t.Setenv(k, v)
 	}
