@@ -209,7 +209,7 @@ func TestVPCSweepWaitsForInterfacesInUse(t *testing.T) {
 	attachment := a.attach(eni)
 
 	s := newVPCSweeper(t, w.c, "alpha", a.vpcID)
-	rep := s.Sweep(ctxTimeout(t, 400*time.Millisecond))
+	rep := s.Sweep(ctxTimeout(t, 3*time.Second))
 	if rep.Done() || rep.Permanent() || !rep.TimedOut {
 		t.Fatalf("want a timed-out, not permanent report, got done=%v permanent=%v timedOut=%v: %v", rep.Done(), rep.Permanent(), rep.TimedOut, rep.Err())
 	}
@@ -261,7 +261,7 @@ func TestVPCSweepReportsFailures(t *testing.T) {
 			p := newProxy(t, func(service, action string, _ int) (string, int, bool) {
 				return tc.code, 400, action == tc.action
 			})
-			rep := newVPCSweeper(t, newClients(t, p.URL), "alpha", a.vpcID).Sweep(ctxTimeout(t, 500*time.Millisecond))
+			rep := newVPCSweeper(t, newClients(t, p.URL), "alpha", a.vpcID).Sweep(ctxTimeout(t, 3*time.Second))
 			if rep.Done() || rep.Permanent() != tc.permanent {
 				t.Fatalf("done=%v permanent=%v, want not done, permanent=%v: %v", rep.Done(), rep.Permanent(), tc.permanent, rep.Err())
 			}
