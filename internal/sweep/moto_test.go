@@ -106,7 +106,7 @@ func newClients(t *testing.T, endpoint string) clients {
 		// Never an environment proxy: all traffic stays on 127.0.0.1.
 		HTTPClient: &http.Client{Transport: accountTransport{account: testAccount(t),
 			next: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16}}},
-		Retryer:    func() aws.Retryer { return NewRetryer(8, 200*time.Millisecond) },
+		Retryer: func() aws.Retryer { return NewRetryer(8, 200*time.Millisecond) },
 	}
 	return clients{EC2: ec2.NewFromConfig(cfg), ELB: elb.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg)}
 }
