@@ -152,6 +152,8 @@ type proxy struct {
 	// rewrite, when set, may return a changed form to forward instead of
 	// the request's (moto does not check request signatures).
 	rewrite func(key string, form url.Values) url.Values
+	// respond, when set, may change moto's answer to a call.
+	respond func(key string, body []byte) []byte
 }
 
 var credentialScopeRE = regexp.MustCompile(`Credential=[^/]+/\d+/[^/]+/([^/]+)/aws4_request`)
@@ -162,6 +164,21 @@ func newProxy(t *testing.T, f fault) *proxy {
 	rp := httputil.NewSingleHostReverseProxy(target)
 	rp.Transport = &http.Transport{Proxy: nil}
 	p := &proxy{calls: map[string]int{}, faults: map[string]int{}, fault: f}
+	rp.ModifyResponse = func(resp *http.Response) error {
+		key := resp.Request.Header.Get("X-Test-Key")
+		if p.respond == nil || key == "" {
+			return nil
+		}
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+		body = p.respond(key, body)
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		resp.ContentLength = int64(len(body))
+		resp.Header.Set("Content-Length", fmt.Sprint(len(body)))
+		return nil
+	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -190,6 +207,10 @@ func newProxy(t *testing.T, f fault) *proxy {
 				r.ContentLength = int64(len(body))
 				r.Header.Set("Content-Length", fmt.Sprint(len(body)))
 			}
+		}
+		if p.respond != nil {
+			r.Header.Del("Accept-Encoding") // a plain body to change
+			r.Header.Set("X-Test-Key", key)
 		}
 		rp.ServeHTTP(w, r)
 	}))

@@ -239,6 +239,55 @@ func TestVPCSweepWaitsForInterfacesInUse(t *testing.T) {
 	}
 }
 
+// TestVPCSweepLeavesRequesterManagedInterfaces: an available interface
+// that a service manages (a Lambda hyperplane interface; moto cannot create
+// one, so the proxy marks a real interface requester-managed in every
+// listing) is never deleted: Lambda removes it itself. The cluster security
+// group waits for it, and the report says why.
+func TestVPCSweepLeavesRequesterManagedInterfaces(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	a := w.newVPC("10.1.0.0/16")
+	sg := a.clusterSG("alpha")
+	eni := a.eni("AWS Lambda VPC ENI-kubectl", []string{sg}, nil)
+	p := newProxy(t, noFault)
+	p.respond = func(key string, body []byte) []byte {
+		if key != "ec2/DescribeNetworkInterfaces" {
+			return body
+		}
+		s := string(body)
+		i := strings.Index(s, "<networkInterfaceId>"+eni+"</networkInterfaceId>")
+		if i < 0 {
+			return body
+		}
+		// moto writes the fields of an interface in alphabetical order:
+		// interfaceType before the id, requesterManaged after it.
+		before, after := s[:i], s[i:]
+		if j := strings.LastIndex(before, "<interfaceType>interface</interfaceType>"); j >= 0 {
+			before = before[:j] + "<interfaceType>lambda</interfaceType>" + before[j+len("<interfaceType>interface</interfaceType>"):]
+		}
+		after = strings.Replace(after, "<requesterManaged>false</requesterManaged>", "<requesterManaged>true</requesterManaged>", 1)
+		return []byte(before + after)
+	}
+	rep := newVPCSweeper(t, newClients(t, p.URL), "alpha", a.vpcID).Sweep(ctxTimeout(t, 3*time.Second))
+	if rep.Done() || rep.Permanent() || len(rep.Deleted) != 0 {
+		t.Fatalf("done=%v permanent=%v deleted=%v, want a wait with nothing deleted: %v", rep.Done(), rep.Permanent(), rep.Deleted, rep.Err())
+	}
+	msg := rep.Err().Error()
+	for _, want := range []string{
+		"ec2:network-interface " + eni + " (AWS Lambda VPC ENI-kubectl): available (interface type lambda, managed by ",
+		"); waiting for that service to delete it",
+		"ec2:security-group " + sg + " (eks-cluster-sg-alpha-",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("report lacks %q:\n%s", want, msg)
+		}
+	}
+	if enis, _ := w.vpcLive(); !contains(enis, eni) {
+		t.Errorf("the requester-managed interface %s was deleted", eni)
+	}
+}
+
 // TestVPCSweepReportsFailures: a DependencyViolation on the security group
 // (moto never raises it) is waited on and reported; an access denied on an
 // interface is permanent and ends the sweep at once.
