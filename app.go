@@ -82,6 +82,7 @@ func newApp(app awscdk.App, cfg config.Config) *platform {
 		StackProps:  props("hybrid-llm-platform: VPC, subnets tagged for load balancers and Karpenter"),
 		ClusterName: cfg.ClusterName,
 		Network:     cfg.Network,
+		Sweeper:     cfg.Sweeper,
 	})
 	cluster := stacks.NewClusterStack(app, clusterStackID, &stacks.ClusterStackProps{
 		StackProps:          props("hybrid-llm-platform: EKS control plane, OIDC provider, node role"),

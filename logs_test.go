@@ -89,8 +89,12 @@ func TestWhatLogGroupsRemainAfterDestroy(t *testing.T) {
 		"HybridLlmCluster: in the template, 90 days, DeletionPolicy Delete": 2,
 		// Custom::AWSCDKCfnJson's provider (the IRSA trust conditions).
 		"HybridLlmAddons: created by Lambda at first invocation, never expires, outside CloudFormation": 1,
-		// The sweeper and its provider framework (onEvent, isComplete, onTimeout).
-		"HybridLlmAddons: in the template, 30 days, DeletionPolicy Delete": 4,
+		// The sweeper and its provider framework (onEvent, isComplete,
+		// onTimeout); the Spot service-linked role's function and its
+		// provider's onEvent.
+		"HybridLlmAddons: in the template, 30 days, DeletionPolicy Delete": 6,
+		// The VPC sweeper and its provider framework (onEvent, isComplete, onTimeout).
+		"HybridLlmNetwork: in the template, 30 days, DeletionPolicy Delete": 4,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Lambda log groups per template:\n got  %v\n want %v\n(update README \"What remains after destroy\" with this test)", got, want)

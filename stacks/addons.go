@@ -14,6 +14,7 @@ import (
 	"github.com/hybrid-llm/platform/constructs/karpenter"
 	"github.com/hybrid-llm/platform/constructs/karpenterpools"
 	"github.com/hybrid-llm/platform/constructs/lbcontroller"
+	"github.com/hybrid-llm/platform/constructs/spotrole"
 	"github.com/hybrid-llm/platform/constructs/sweeper"
 )
 
@@ -63,6 +64,8 @@ type AddonsStack struct {
 	Pools *karpenterpools.Pools
 	// NvidiaDevicePlugin makes GPU nodes advertise nvidia.com/gpu.
 	NvidiaDevicePlugin *helmaddon.Addon
+	// SpotRole ensures the account's EC2 Spot service-linked role.
+	SpotRole *spotrole.Role
 	// Sweeper removes what the controllers created, on stack delete. Nil
 	// when sweeper.enabled is false.
 	Sweeper *sweeper.Sweeper
@@ -110,6 +113,10 @@ func NewAddonsStack(scope constructs.Construct, id string, props *AddonsStackPro
 		addon.Chart.Node().AddDependency(s.LoadBalancerController.Addon.Chart)
 	}
 
+	// Independent of sweeper.enabled: without the role Karpenter launches
+	// on-demand where the pools ask for Spot (internal/spotrole).
+	s.SpotRole = spotrole.New(stack, "SpotServiceLinkedRole", nil)
+
 	s.Pools = karpenterpools.New(stack, "KarpenterPools", &karpenterpools.Props{
 		Cluster:           props.Cluster,
 		KubernetesVersion: props.KubernetesVersion,
@@ -123,7 +130,9 @@ func NewAddonsStack(scope constructs.Construct, id string, props *AddonsStackPro
 		NodePools: nodePools(props.Karpenter),
 		// Created after, deleted before, the controller: NodePool and
 		// EC2NodeClass finalizers need it to drain and terminate their nodes.
-		DependsOn: []constructs.IConstruct{s.Karpenter.Chart.Chart, s.Karpenter.NodeRole.AccessEntry},
+		// After the Spot service-linked role: a pool allowing spot must find
+		// it on its first launch.
+		DependsOn: []constructs.IConstruct{s.Karpenter.Chart.Chart, s.Karpenter.NodeRole.AccessEntry, s.SpotRole.Resource},
 	})
 
 	// The chart's default affinity selects nodes labelled

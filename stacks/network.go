@@ -10,6 +10,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/hybrid-llm/platform/config"
+	"github.com/hybrid-llm/platform/constructs/sweeper"
 )
 
 // NetworkStackProps configures NewNetworkStack.
@@ -19,6 +20,8 @@ type NetworkStackProps struct {
 	ClusterName string
 	// Network is the VPC configuration.
 	Network config.Network
+	// Sweeper turns the VPC sweeper on or off.
+	Sweeper config.Sweeper
 }
 
 // NetworkStack is HybridLlmNetwork: the VPC the cluster runs in.
@@ -28,6 +31,9 @@ type NetworkStack struct {
 	// Vpc has public subnets (internet-facing load balancers) and private
 	// subnets (nodes, internal load balancers, Karpenter discovery).
 	Vpc awsec2.Vpc
+	// VpcSweeper removes what keeps the VPC from being deleted after the
+	// cluster is gone, on stack delete. Nil when sweeper.enabled is false.
+	VpcSweeper *sweeper.VpcSweeper
 }
 
 // Subnet tags read by the AWS Load Balancer Controller (subnet auto-discovery)
@@ -81,7 +87,16 @@ func NewNetworkStack(scope constructs.Construct, id string, props *NetworkStackP
 		Service: awsec2.GatewayVpcEndpointAwsService_S3(),
 	})
 
-	return &NetworkStack{Stack: stack, Vpc: vpc}
+	ns := &NetworkStack{Stack: stack, Vpc: vpc}
+	if props.Sweeper.Enabled {
+		// Network interfaces that outlive the cluster (the kubectl handler's
+		// hyperplane interfaces, VPC CNI leftovers) keep EKS from deleting
+		// the cluster security group, and both keep the subnets and the VPC.
+		// The sweeper runs when this stack is deleted, after the cluster
+		// stack is gone and before the subnets go.
+		ns.VpcSweeper = sweeper.NewVpcSweeper(stack, "VpcSweeper", &sweeper.VpcProps{ClusterName: props.ClusterName, Vpc: vpc})
+	}
+	return ns
 }
 
 // prefixBits returns the prefix length of a CIDR that config.Validate has

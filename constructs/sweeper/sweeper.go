@@ -5,8 +5,9 @@
 // found by their tags, so that `cdk destroy` leaves nothing behind.
 //
 // The function is the Go Lambda in lambda/sweeper (logic in internal/sweep),
-// a plain awslambda.Function whose code internal/gobundle builds at synth
-// with the local Go toolchain for provided.al2023 on arm64. It is both the onEvent and the isComplete handler
+// a plain awslambda.Function (NewFunction) whose code internal/gobundle builds
+// at synth with the local Go toolchain for provided.al2023 on arm64. It is
+// both the onEvent and the isComplete handler
 // of a CDK Provider: onEvent returns at once, isComplete sweeps for up to
 // two minutes per call and is called every 30 seconds until nothing is left,
 // the sweep finds something a human must fix, or 40 minutes have passed.
@@ -33,13 +34,12 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/hybrid-llm/platform/internal/gobundle"
 	"github.com/hybrid-llm/platform/internal/nag"
 	"github.com/hybrid-llm/platform/internal/sweep"
 )
 
 // ResourceType is the CloudFormation type of the custom resource.
-const ResourceType = "Custom::ClusterSweeper"
+const ResourceType = sweep.ClusterSweeperType
 
 // Timing of a sweep. Budget bounds a whole Delete (the function then fails
 // it, naming what is left); it stays well inside CloudFormation's one-hour
@@ -105,16 +105,11 @@ func New(scope constructs.Construct, id string, props *Props) *Sweeper {
 		Retention:     retention,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
-	s.Function = awslambda.NewFunction(c, jsii.String("Function"), &awslambda.FunctionProps{
-		Code:         gobundle.Code(entryDir),
-		Handler:      jsii.String(gobundle.Handler),
-		Runtime:      gobundle.Runtime(),
-		Architecture: gobundle.Architecture(),
-		Description:  jsii.String("Deletes what the cluster's controllers left behind (internal/sweep)"),
-		Timeout:      awscdk.Duration_Minutes(jsii.Number(functionTimeoutMins)),
-		MemorySize:   jsii.Number(256),
-		LogGroup:     logGroup,
-		Environment: &map[string]*string{
+	s.Function = NewFunction(c, "Function", &FunctionProps{
+		Description: "Deletes what the cluster's controllers left behind (internal/sweep)",
+		Timeout:     awscdk.Duration_Minutes(jsii.Number(functionTimeoutMins)),
+		LogGroup:    logGroup,
+		Environment: map[string]*string{
 			"SWEEP_BUDGET_SECONDS":   jsii.String(fmt.Sprint(budgetSeconds)),
 			"SWEEP_PER_CALL_SECONDS": jsii.String(fmt.Sprint(perCallSeconds)),
 		},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/jsii-runtime-go"
 
@@ -274,6 +275,35 @@ func TestLogRetention(t *testing.T) {
 					"LoggingConfig": map[string]any{"LogGroup": map[string]any{"Ref": assertions.Match_AnyValue()}},
 				})
 			})
+		})
+	}
+}
+
+func TestNewVpcSweeperPanicsOnMisuse(t *testing.T) {
+	tests := []struct {
+		name    string
+		props   *sweeper.VpcProps
+		withVpc bool
+		want    string
+	}{
+		{"nil props", nil, false, "sweeper: VpcSweeper needs ClusterName and Vpc"},
+		{"no VPC", &sweeper.VpcProps{ClusterName: "alpha"}, false, "sweeper: VpcSweeper needs ClusterName and Vpc"},
+		{"no cluster name", &sweeper.VpcProps{}, true, "sweeper: VpcSweeper needs ClusterName and Vpc"},
+		{"malformed cluster name", &sweeper.VpcProps{ClusterName: "my cluster"}, true, `sweeper: cluster name "my cluster" is not a valid EKS cluster name`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func() {
+				if r := recover(); fmt.Sprint(r) != tt.want {
+					t.Errorf("panic = %v, want %s", r, tt.want)
+				}
+			}()
+			app := cdktest.NewApp(t, nil)
+			st := awscdk.NewStack(app, jsii.String("S"), &awscdk.StackProps{Env: env})
+			if tt.withVpc {
+				tt.props.Vpc = awsec2.NewVpc(st, jsii.String("Vpc"), nil)
+			}
+			sweeper.NewVpcSweeper(st, "VpcSweeper", tt.props)
 		})
 	}
 }

@@ -29,7 +29,6 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	resetMoto(t)
 	w := &world{t: t, c: newClients(t, moto.URL), ctx: context.Background()}
 	vpcs, err := w.c.EC2.DescribeVpcs(w.ctx, &ec2.DescribeVpcsInput{
 		Filters: []ec2types.Filter{filter("is-default", "true")},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,7 +19,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -65,12 +65,28 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// resetMoto forgets every resource, so each test starts from an empty account.
-func resetMoto(t *testing.T) {
-	t.Helper()
-	if err := moto.Reset(); err != nil {
-		t.Fatal(err)
-	}
+// Every test (and subtest) works in an AWS account of its own: moto keeps
+// one set of resources per account and takes the account from the
+// x-moto-account-id header. So the tests start from an empty account without
+// resetting the shared server, and run in parallel.
+
+// testAccount returns the moto account of t: 12 digits derived from its name.
+func testAccount(t *testing.T) string {
+	h := fnv.New64a()
+	h.Write([]byte(t.Name()))
+	return fmt.Sprintf("%012d", 100000000000+h.Sum64()%800000000000)
+}
+
+// accountTransport sends every request to moto's account for one test.
+type accountTransport struct {
+	account string
+	next    http.RoundTripper
+}
+
+func (a accountTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("x-moto-account-id", a.account)
+	return a.next.RoundTrip(r)
 }
 
 // clients are SDK clients pointed at an endpoint on 127.0.0.1 with fake
@@ -88,8 +104,9 @@ func newClients(t *testing.T, endpoint string) clients {
 		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
 		BaseEndpoint: aws.String(endpoint),
 		// Never an environment proxy: all traffic stays on 127.0.0.1.
-		HTTPClient: awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) { tr.Proxy = nil }),
-		Retryer:    func() aws.Retryer { return NewRetryer(8, 200*time.Millisecond) },
+		HTTPClient: &http.Client{Transport: accountTransport{account: testAccount(t),
+			next: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16}}},
+		Retryer: func() aws.Retryer { return NewRetryer(8, 200*time.Millisecond) },
 	}
 	return clients{EC2: ec2.NewFromConfig(cfg), ELB: elb.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg)}
 }
@@ -135,6 +152,8 @@ type proxy struct {
 	// rewrite, when set, may return a changed form to forward instead of
 	// the request's (moto does not check request signatures).
 	rewrite func(key string, form url.Values) url.Values
+	// respond, when set, may change moto's answer to a call.
+	respond func(key string, body []byte) []byte
 }
 
 var credentialScopeRE = regexp.MustCompile(`Credential=[^/]+/\d+/[^/]+/([^/]+)/aws4_request`)
@@ -145,6 +164,21 @@ func newProxy(t *testing.T, f fault) *proxy {
 	rp := httputil.NewSingleHostReverseProxy(target)
 	rp.Transport = &http.Transport{Proxy: nil}
 	p := &proxy{calls: map[string]int{}, faults: map[string]int{}, fault: f}
+	rp.ModifyResponse = func(resp *http.Response) error {
+		key := resp.Request.Header.Get("X-Test-Key")
+		if p.respond == nil || key == "" {
+			return nil
+		}
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+		body = p.respond(key, body)
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		resp.ContentLength = int64(len(body))
+		resp.Header.Set("Content-Length", fmt.Sprint(len(body)))
+		return nil
+	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -173,6 +207,10 @@ func newProxy(t *testing.T, f fault) *proxy {
 				r.ContentLength = int64(len(body))
 				r.Header.Set("Content-Length", fmt.Sprint(len(body)))
 			}
+		}
+		if p.respond != nil {
+			r.Header.Del("Accept-Encoding") // a plain body to change
+			r.Header.Set("X-Test-Key", key)
 		}
 		rp.ServeHTTP(w, r)
 	}))

@@ -22,6 +22,8 @@ const (
 	KindSecurityGroup   Kind = "ec2:security-group"
 )
 
+// KindNetworkInterface (vpc.go) is handled by VPC passes only.
+
 // Resource identifies one AWS resource. ID is the instance, template or
 // security group id, the load balancer or target group ARN, or the instance
 // profile name; "*" when a whole kind could not be listed.
@@ -51,8 +53,10 @@ type Remaining struct {
 
 // Report is the outcome of a Pass or a Sweep.
 type Report struct {
-	Cluster   string      `json:"cluster"`
-	Region    string      `json:"region"`
+	Cluster string `json:"cluster"`
+	Region  string `json:"region"`
+	// VpcID is set in the reports of a VPC sweep.
+	VpcID     string      `json:"vpcId,omitempty"`
 	Deleted   []Resource  `json:"deleted"`
 	Remaining []Remaining `json:"remaining"`
 	// Passes is the number of passes Sweep ran (0 for a single Pass).
@@ -82,7 +86,11 @@ func (r Report) Err() error {
 		return nil
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "sweep of cluster %q in %s: %d resource(s) remain", r.Cluster, r.Region, len(r.Remaining))
+	where := r.Region
+	if r.VpcID != "" {
+		where += " " + r.VpcID
+	}
+	fmt.Fprintf(&b, "sweep of cluster %q in %s: %d resource(s) remain", r.Cluster, where, len(r.Remaining))
 	permanent := 0
 	for _, x := range r.Remaining {
 		if x.Permanent {
@@ -121,6 +129,7 @@ var notFoundCodes = map[string]bool{
 	"InvalidLaunchTemplateId.NotFound":            true,
 	"InvalidLaunchTemplateName.NotFoundException": true,
 	"InvalidGroup.NotFound":                       true,
+	"InvalidNetworkInterfaceID.NotFound":          true,
 	"NoSuchEntity":                                true,
 	"LoadBalancerNotFound":                        true,
 	"TargetGroupNotFound":                         true,

@@ -127,12 +127,19 @@ func NewRetryer(maxAttempts int, maxBackoff time.Duration) aws.Retryer {
 // problem that waiting will not fix, or ctx is done. The returned report is
 // the last pass's, with Deleted accumulated over all passes.
 func (s *Sweeper) Sweep(ctx context.Context) Report {
+	return sweepLoop(ctx, s.log, s.cfg.PollInterval, s.Pass)
+}
+
+// sweepLoop runs pass until its report is Done or Permanent, or ctx is done,
+// pausing poll between passes. The returned report is the last whole pass's,
+// with Deleted accumulated over all passes.
+func sweepLoop(ctx context.Context, log *slog.Logger, poll time.Duration, passFn func(context.Context) Report) Report {
 	start := time.Now()
 	var deleted []Resource
 	seen := map[Resource]bool{}
 	var prev *Report
 	for pass := 1; ; pass++ {
-		rep := s.Pass(ctx)
+		rep := passFn(ctx)
 		// A delete the API accepted may be issued again on the next pass
 		// while the resource is still listed; report it once.
 		for _, r := range rep.Deleted {
@@ -150,22 +157,22 @@ func (s *Sweeper) Sweep(ctx context.Context) Report {
 		rep.Deleted = deleted
 		rep.Passes = pass
 		if rep.Done() || rep.Permanent() {
-			s.log.Info("sweep finished", "passes", pass, "done", rep.Done(),
+			log.Info("sweep finished", "passes", pass, "done", rep.Done(),
 				"deleted", len(rep.Deleted), "remaining", len(rep.Remaining),
 				"elapsed", time.Since(start).String())
 			return rep
 		}
-		timer := time.NewTimer(s.cfg.PollInterval)
+		timer := time.NewTimer(poll)
 		select {
 		case <-ctx.Done():
 		case <-timer.C:
-			s.log.Info("sweep waiting", "pass", pass, "remaining", len(rep.Remaining))
+			log.Info("sweep waiting", "pass", pass, "remaining", len(rep.Remaining))
 			prev = &rep
 			continue
 		}
 		timer.Stop()
 		rep.TimedOut = true
-		s.log.Warn("sweep deadline reached", "passes", pass,
+		log.Warn("sweep deadline reached", "passes", pass,
 			"remaining", len(rep.Remaining), "elapsed", time.Since(start).String())
 		return rep
 	}

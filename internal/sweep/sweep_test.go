@@ -34,6 +34,7 @@ func kinds(rs []Resource) map[Kind]int {
 }
 
 func TestSweepNothingToDelete(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	// Untagged resources of every kind: none of them is the cluster's.
 	untagged := clusterSet{
@@ -55,6 +56,7 @@ func TestSweepNothingToDelete(t *testing.T) {
 }
 
 func TestSweepDeletesOnlyThisCluster(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	mine := w.leftovers("alpha")
 	other := w.leftovers("beta")
@@ -127,6 +129,7 @@ func TestSweepDeletesOnlyThisCluster(t *testing.T) {
 // wrong); something else deletes a launch template in between; the rerun
 // finishes the job, and a third run finds nothing.
 func TestSweepRetryAfterPartialRun(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	mine := w.leftovers("alpha")
 	other := w.leftovers("beta")
@@ -167,6 +170,7 @@ func TestSweepRetryAfterPartialRun(t *testing.T) {
 // dependencies). The sweep keeps trying until its deadline and then names
 // both, with the reason.
 func TestSweepReportsWhatWillNotGo(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	mine := w.leftovers("alpha")
 	foreign := w.loadBalancer(nil)
@@ -229,6 +233,7 @@ func TestSweepReportsWhatWillNotGo(t *testing.T) {
 // that rule before deleting the backend group, and leaves the rules of
 // security groups without the cluster's tag alone.
 func TestSweepRevokesClusterRulesReferencingItsSecurityGroups(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	mine := w.leftovers("alpha")
 	backend := mine.SecurityGroups[0]
@@ -256,6 +261,7 @@ func TestSweepRevokesClusterRulesReferencingItsSecurityGroups(t *testing.T) {
 // every EC2 and IAM listing, as a broken API or emulator might, so they
 // return everything; the sweeper's own checks keep it to the cluster.
 func TestSweepIgnoredFiltersDoNotWidenTheSweep(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.leftovers("alpha")
 	other := w.leftovers("beta")
@@ -298,6 +304,7 @@ func TestSweepIgnoredFiltersDoNotWidenTheSweep(t *testing.T) {
 // TestSweepThrottling: the first three calls of every action are throttled;
 // the SDK's retryer (NewRetryer) backs off and the sweep completes.
 func TestSweepThrottling(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.leftovers("alpha")
 	other := w.leftovers("beta")
@@ -325,6 +332,7 @@ func TestSweepThrottling(t *testing.T) {
 // resource still exists (what eventual consistency looks like) count as done
 // for the call, but the next pass lists the resource again and finishes it.
 func TestSweepEventualConsistency(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.leftovers("alpha")
 	other := w.leftovers("beta")
@@ -354,6 +362,7 @@ func TestSweepEventualConsistency(t *testing.T) {
 }
 
 func TestNewRejectsBadConfig(t *testing.T) {
+	t.Parallel()
 	c := clients{EC2: &ec2.Client{}, ELB: nil, IAM: nil}
 	tests := []struct {
 		name    string
@@ -369,6 +378,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			_, err := New(tt.cfg)
 			if err == nil || err.Error() != tt.wantErr {
 				t.Errorf("New() error = %v, want %s", err, tt.wantErr)
@@ -378,6 +388,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 }
 
 func TestErrorClassification(t *testing.T) {
+	t.Parallel()
 	api := func(code string) error { return &smithy.GenericAPIError{Code: code, Message: "m"} }
 	tests := []struct {
 		name                string
@@ -402,6 +413,7 @@ func TestErrorClassification(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			if got := isNotFound(tt.err); got != tt.notFound {
 				t.Errorf("isNotFound = %v, want %v", got, tt.notFound)
 			}

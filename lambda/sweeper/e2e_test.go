@@ -24,8 +24,6 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
-
-	"github.com/hybrid-llm/platform/internal/motoserver"
 )
 
 type logWriter struct{ t *testing.T }
@@ -118,29 +116,9 @@ func newCFNProxy(t *testing.T, motoURL string) *cfnProxy {
 // StackId is a real stack in moto; only a sweep while that stack is going
 // away removes the cluster's tagged instance and load balancer.
 func TestLifecycleAgainstMoto(t *testing.T) {
-	moto, err := motoserver.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(moto.Stop)
+	moto := sharedMoto(t)
 	proxy := newCFNProxy(t, moto.URL)
-	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL":                moto.URL,
-		"AWS_ENDPOINT_URL_CLOUDFORMATION": proxy.URL,
-		"AWS_ACCESS_KEY_ID":               "testing",
-		"AWS_SECRET_ACCESS_KEY":           "testing",
-		"AWS_SESSION_TOKEN":               "",
-		"AWS_REGION":                      "us-west-2",
-		"AWS_PROFILE":                     "",
-		"AWS_CONFIG_FILE":                 "/dev/null",
-		"AWS_SHARED_CREDENTIALS_FILE":     "/dev/null",
-		"HTTP_PROXY":                      "",
-		"HTTPS_PROXY":                     "",
-		"NO_PROXY":                        "127.0.0.1",
-		"SWEEP_POLL_SECONDS":              "1",
-	} {
-		t.Setenv(k, v)
-	}
+	lambdaEnv(t, moto.URL, proxy.URL)
 	ctx := context.Background()
 	cfg, err := config.LoadDefaultConfig(ctx, config.WithBaseEndpoint(moto.URL))
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 
+	"github.com/hybrid-llm/platform/internal/spotrole"
 	"github.com/hybrid-llm/platform/internal/sweep"
 )
 
@@ -88,8 +89,13 @@ type sweeper interface {
 
 // handler holds the handler's dependencies.
 type handler struct {
-	// newSweeper returns the sweeper of a cluster.
+	// newSweeper returns the sweeper of a cluster (Custom::ClusterSweeper).
 	newSweeper func(ctx context.Context, cluster string) (sweeper, error)
+	// newVPCSweeper returns the sweeper of a cluster's VPC (Custom::VpcSweeper).
+	newVPCSweeper func(ctx context.Context, cluster, vpcID string) (sweeper, error)
+	// ensureSpotRole creates the EC2 Spot service-linked role unless it
+	// exists (Custom::SpotServiceLinkedRole).
+	ensureSpotRole func(ctx context.Context) (spotrole.Result, error)
 	// stackStatus returns the status of the stack with the given ARN
 	// (DescribeStacks).
 	stackStatus func(ctx context.Context, stackID string) (cfntypes.StackStatus, error)
@@ -109,7 +115,21 @@ type handler struct {
 // Create and kept for the life of the resource: a changed ClusterName updates
 // the resource in place, so CloudFormation never sends a Delete (and a
 // sweep) for the old name as part of an update.
-func physicalID(cluster string) string { return "sweeper-" + cluster }
+func physicalID(resourceType, cluster string) string {
+	if resourceType == sweep.VPCSweeperType {
+		return "vpc-sweeper-" + cluster
+	}
+	return "sweeper-" + cluster
+}
+
+// vpcID returns the validated VpcId resource property of a Custom::VpcSweeper.
+func vpcID(props map[string]any) (string, error) {
+	s, ok := props["VpcId"].(string)
+	if !ok {
+		return "", fmt.Errorf("sweeper: resource property VpcId is required and must be a string, got %T", props["VpcId"])
+	}
+	return s, sweep.ValidateVpcID(s)
+}
 
 // clusterName returns the validated ClusterName resource property.
 func clusterName(props map[string]any) (string, error) {
@@ -135,9 +155,15 @@ func (h *handler) Handle(ctx context.Context, req Request) (Response, error) {
 	log.Info("request", "resourceProperties", req.ResourceProperties)
 	var resp Response
 	var err error
-	if req.SweeperPhase == phaseIsComplete {
+	switch {
+	case req.ResourceType == spotrole.ResourceType:
+		resp, err = h.spotRole(ctx, log, req)
+	case req.ResourceType != sweep.ClusterSweeperType && req.ResourceType != sweep.VPCSweeperType:
+		err = fmt.Errorf("sweeper: unknown ResourceType %q (this function serves %s, %s and %s)",
+			req.ResourceType, sweep.ClusterSweeperType, sweep.VPCSweeperType, spotrole.ResourceType)
+	case req.SweeperPhase == phaseIsComplete:
 		resp, err = h.isComplete(ctx, log, req)
-	} else {
+	default:
 		resp, err = h.onEvent(ctx, log, req)
 	}
 	if err != nil {
@@ -160,10 +186,15 @@ func (h *handler) onEvent(ctx context.Context, log *slog.Logger, req Request) (R
 	if err != nil {
 		return Response{}, err
 	}
+	if req.ResourceType == sweep.VPCSweeperType {
+		if _, err := vpcID(req.ResourceProperties); err != nil {
+			return Response{}, err
+		}
+	}
 	resp := Response{SweeperPhase: phaseIsComplete, Data: map[string]string{"ClusterName": cluster}}
 	switch req.RequestType {
 	case "Create":
-		resp.PhysicalResourceID = physicalID(cluster)
+		resp.PhysicalResourceID = physicalID(req.ResourceType, cluster)
 	case "Update":
 		resp.PhysicalResourceID = req.PhysicalResourceID
 	case "Delete":
@@ -218,7 +249,16 @@ func (h *handler) isComplete(ctx context.Context, log *slog.Logger, req Request)
 	if err != nil {
 		return Response{}, fmt.Errorf("sweeper: isComplete request has no valid SweepDeadline %q: %w", req.SweepDeadline, err)
 	}
-	s, err := h.newSweeper(ctx, cluster)
+	var s sweeper
+	if req.ResourceType == sweep.VPCSweeperType {
+		vpc, verr := vpcID(req.ResourceProperties)
+		if verr != nil {
+			return Response{}, verr
+		}
+		s, err = h.newVPCSweeper(ctx, cluster, vpc)
+	} else {
+		s, err = h.newSweeper(ctx, cluster)
+	}
 	if err != nil {
 		return Response{}, err
 	}
@@ -245,4 +285,30 @@ func (h *handler) isComplete(ctx context.Context, log *slog.Logger, req Request)
 	}
 	notYet := false
 	return Response{IsComplete: &notYet}, nil
+}
+
+// spotRole serves Custom::SpotServiceLinkedRole (a Provider without an
+// isComplete handler): Create and Update create the EC2 Spot service-linked
+// role unless it exists; Delete does nothing, because the role is
+// account-wide and other workloads of the account may launch Spot instances
+// with it.
+func (h *handler) spotRole(ctx context.Context, log *slog.Logger, req Request) (Response, error) {
+	if svc, _ := req.ResourceProperties["AWSServiceName"].(string); svc != spotrole.ServiceName {
+		return Response{}, fmt.Errorf("sweeper: resource property AWSServiceName is %q; this resource only creates the role of %q",
+			req.ResourceProperties["AWSServiceName"], spotrole.ServiceName)
+	}
+	switch req.RequestType {
+	case "Create", "Update":
+		res, err := h.ensureSpotRole(ctx)
+		if err != nil {
+			return Response{}, err
+		}
+		log.Info("spot service-linked role", "created", res.Created, "arn", res.Arn)
+		return Response{PhysicalResourceID: spotrole.RoleName,
+			Data: map[string]string{"RoleName": spotrole.RoleName, "Created": fmt.Sprint(res.Created)}}, nil
+	case "Delete":
+		log.Info("spot service-linked role kept: it is account-wide and never deleted by this stack")
+		return Response{PhysicalResourceID: req.PhysicalResourceID}, nil
+	}
+	return Response{}, fmt.Errorf("sweeper: unknown RequestType %q", req.RequestType)
 }

@@ -251,10 +251,13 @@ func TestNewHandlerEnvironment(t *testing.T) {
 		{"budget not a number", map[string]string{"SWEEP_BUDGET_SECONDS": "ten"}, `sweeper: SWEEP_BUDGET_SECONDS="ten" is not a positive number of seconds`, 0},
 		{"per-call zero", map[string]string{"SWEEP_PER_CALL_SECONDS": "0"}, `sweeper: SWEEP_PER_CALL_SECONDS="0" is not a positive number of seconds`, 0},
 		{"poll negative", map[string]string{"SWEEP_POLL_SECONDS": "-1"}, `sweeper: SWEEP_POLL_SECONDS="-1" is not a positive number of seconds`, 0},
+		{"poll a fraction", map[string]string{"SWEEP_POLL_SECONDS": "0.05"}, "", 40 * time.Minute},
+		{"poll not a number", map[string]string{"SWEEP_POLL_SECONDS": "NaN"}, `sweeper: SWEEP_POLL_SECONDS="NaN" is not a positive number of seconds`, 0},
+		{"backoff zero", map[string]string{"SWEEP_RETRY_MAX_BACKOFF_SECONDS": "0"}, `sweeper: SWEEP_RETRY_MAX_BACKOFF_SECONDS="0" is not a positive number of seconds`, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, k := range []string{"SWEEP_BUDGET_SECONDS", "SWEEP_PER_CALL_SECONDS", "SWEEP_POLL_SECONDS"} {
+			for _, k := range []string{"SWEEP_BUDGET_SECONDS", "SWEEP_PER_CALL_SECONDS", "SWEEP_POLL_SECONDS", "SWEEP_RETRY_MAX_BACKOFF_SECONDS"} {
 				t.Setenv(k, tt.env[k])
 			}
 			h, err := newHandler(slog.New(slog.NewJSONHandler(io.Discard, nil)))
