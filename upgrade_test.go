@@ -206,9 +206,9 @@ func previousMinor(t *testing.T, v string) string {
 
 // TestUpgradeChangesOnlyWhatTheRunbookSays synthesizes the app at the allowed
 // Kubernetes version below the default and at the default, the upgrade the
-// runbook walks through, and checks that the four templates differ exactly by
-// the rows of the runbook's table: every other resource and property
-// identical, no resource created, deleted or replaced.
+// runbook walks through, in both identity modes, and checks that the four
+// templates differ exactly by the rows of the runbook's table: every other
+// resource and property identical, no resource created, deleted or replaced.
 func TestUpgradeChangesOnlyWhatTheRunbookSays(t *testing.T) {
 	readme, err := os.ReadFile("README.md")
 	if err != nil {
@@ -226,13 +226,16 @@ func TestUpgradeChangesOnlyWhatTheRunbookSays(t *testing.T) {
 
 	newVersion := config.DefaultKubernetesVersion
 	oldVersion := previousMinor(t, newVersion)
-	old := mustSynthesize(t, map[string]any{"hybridLlm.kubernetesVersion": oldVersion})
-	for _, id := range stackIDs {
-		t.Run(id, func(t *testing.T) {
-			for _, p := range checkUpgrade(id, *old.templates[id].ToJSON(), *defaults.templates[id].ToJSON(), oldVersion, newVersion, rows) {
-				t.Error(p)
-			}
-		})
+	for _, mode := range identityModes {
+		old := mustSynthesize(t, map[string]any{"hybridLlm.kubernetesVersion": oldVersion, "hybridLlm.identity": mode.identity})
+		cur := mode.app(t)
+		for _, id := range stackIDs {
+			t.Run(mode.identity+"/"+id, func(t *testing.T) {
+				for _, p := range checkUpgrade(id, *old.templates[id].ToJSON(), *cur.templates[id].ToJSON(), oldVersion, newVersion, rows) {
+					t.Error(p)
+				}
+			})
+		}
 	}
 }
 
