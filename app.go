@@ -95,11 +95,12 @@ func newApp(app awscdk.App, cfg config.Config) *platform {
 		ControlPlaneLogRetentionDays: cfg.ControlPlaneLogRetentionDays,
 	})
 	nodeGroups := stacks.NewNodeGroupStack(app, nodeGroupsStackID, &stacks.NodeGroupStackProps{
-		StackProps: props("hybrid-llm-platform: system (CPU) and GPU managed node groups"),
-		Cluster:    cluster.Cluster,
-		NodeRole:   cluster.NodeRole,
-		System:     cfg.SystemNodeGroup,
-		GPU:        cfg.GpuNodeGroup,
+		StackProps:        props("hybrid-llm-platform: system (CPU) and GPU managed node groups"),
+		Cluster:           cluster.Cluster,
+		NodeRole:          cluster.NodeRole,
+		System:            cfg.SystemNodeGroup,
+		GPU:               cfg.GpuNodeGroup,
+		KubernetesVersion: cfg.KubernetesVersion,
 	})
 	addons := stacks.NewAddonsStack(app, addonsStackID, &stacks.AddonsStackProps{
 		StackProps:             props("hybrid-llm-platform: Load Balancer Controller, Karpenter and its node pools, NVIDIA device plugin"),

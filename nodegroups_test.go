@@ -5,6 +5,7 @@ import (
 
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/hybrid-llm/platform/config"
 	"github.com/hybrid-llm/platform/internal/cdktest"
 )
 
@@ -21,6 +22,7 @@ func TestNodeGroups(t *testing.T) {
 			"ScalingConfig": map[string]any{"MinSize": 2, "DesiredSize": 2, "MaxSize": 4},
 			"DiskSize":      50,
 			"Labels":        map[string]any{"node.kubernetes.io/purpose": "system"},
+			"Version":       config.DefaultKubernetesVersion,
 		}},
 		{"gpu: AL2023 NVIDIA, scaled to zero, tainted and labelled", map[string]any{
 			"AmiType":       "AL2023_x86_64_NVIDIA",
@@ -29,6 +31,7 @@ func TestNodeGroups(t *testing.T) {
 			"DiskSize":      200,
 			"Labels":        map[string]any{"node.kubernetes.io/purpose": "gpu-inference", "nvidia.com/gpu.present": "true"},
 			"Taints":        []any{map[string]any{"Key": "nvidia.com/gpu", "Value": "present", "Effect": "NO_SCHEDULE"}},
+			"Version":       config.DefaultKubernetesVersion,
 		}},
 	}
 	for _, tt := range tests {

@@ -38,6 +38,9 @@ type NodeGroupStackProps struct {
 	Cluster awseksv2.ICluster
 	// NodeRole is the IAM role of both groups' nodes.
 	NodeRole awsiam.IRole
+	// KubernetesVersion is the cluster's version ("1.36"); both groups run
+	// their kubelet at it.
+	KubernetesVersion string
 	// System is the CPU system group's configuration.
 	System config.NodeGroup
 	// GPU is the GPU group's configuration.
@@ -93,6 +96,16 @@ func NewNodeGroupStack(scope constructs.Construct, id string, props *NodeGroupSt
 			Effect: awseksv2.TaintEffect_NO_SCHEDULE,
 		}},
 	})
+
+	// EKS upgrades only the control plane when the cluster's Version changes;
+	// a managed node group keeps its Kubernetes version until its own Version
+	// changes, and EKS refuses the next control-plane upgrade while any group
+	// lags behind. aws-eks-v2's Nodegroup has no version prop, so the L1
+	// property is set: a kubernetesVersion bump then rolls both groups in this
+	// stack, after HybridLlmCluster has upgraded the control plane.
+	for _, ng := range []awseksv2.Nodegroup{system, gpu} {
+		ng.Node().DefaultChild().(awseksv2.CfnNodegroup).SetVersion(jsii.String(props.KubernetesVersion))
+	}
 
 	coredns := newManagedAddon(stack, "CoreDns", props.Cluster, "coredns")
 	coredns.Node().AddDependency(system)
