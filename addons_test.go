@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"sort"
@@ -10,6 +12,8 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseksv2"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/hybrid-llm/platform/constructs/irsarole"
@@ -17,16 +21,54 @@ import (
 	"github.com/hybrid-llm/platform/constructs/lbcontroller"
 	"github.com/hybrid-llm/platform/internal/cdktest"
 	"github.com/hybrid-llm/platform/internal/chartkeys"
-	"github.com/hybrid-llm/platform/stacks"
+	"github.com/hybrid-llm/platform/internal/refpolicy"
 )
 
 // helmCharts returns the add-ons stack's Helm releases by release name.
 func helmCharts(t *testing.T) map[string]map[string]any {
 	t.Helper()
 	out := map[string]map[string]any{}
-	for id, r := range resources(defaults.templates[addonsStackID], "Custom::AWSCDK-EKS-HelmChart") {
+	for id, r := range cdktest.Resources(t, defaults.templates[addonsStackID], "Custom::AWSCDK-EKS-HelmChart") {
 		r["LogicalId"] = id
-		out[props(r)["Release"].(string)] = r
+		out[cdktest.Props(r)["Release"].(string)] = r
+	}
+	return out
+}
+
+// helmValues returns a Helm release's Values as CloudFormation delivers them
+// to the chart: decoded, with references rendered by defaults.resolver.
+func helmValues(t *testing.T, chart map[string]any) map[string]any {
+	t.Helper()
+	var values map[string]any
+	defaults.resolver(t).DecodeJSON(t, cdktest.Props(chart)["Values"], &values)
+	return values
+}
+
+// manifest is one Kubernetes manifest resource with its objects decoded.
+type manifest struct {
+	Resource map[string]any
+	Objects  []map[string]any
+}
+
+// kind returns the kind of the manifest's one object ("" if it holds
+// several).
+func (m manifest) kind() string {
+	if len(m.Objects) != 1 {
+		return ""
+	}
+	k, _ := m.Objects[0]["kind"].(string)
+	return k
+}
+
+// manifests returns the add-ons stack's Kubernetes manifests by logical id.
+func (s *synthesized) manifests(t *testing.T) map[string]manifest {
+	t.Helper()
+	r := s.resolver(t)
+	out := map[string]manifest{}
+	for id, m := range cdktest.Resources(t, s.templates[addonsStackID], *awseksv2.KubernetesManifest_RESOURCE_TYPE()) {
+		var objs []map[string]any
+		r.DecodeJSON(t, cdktest.Props(m)["Manifest"], &objs)
+		out[id] = manifest{Resource: m, Objects: objs}
 	}
 	return out
 }
@@ -54,7 +96,7 @@ func TestAddonsHelmReleases(t *testing.T) {
 			if !ok {
 				t.Fatalf("no release %q", tt.release)
 			}
-			p := props(c)
+			p := cdktest.Props(c)
 			for k, want := range map[string]any{"Chart": tt.chart, "Repository": tt.repository, "Version": tt.version, "Namespace": tt.namespace} {
 				if p[k] != want {
 					t.Errorf("%s = %v, want %v", k, p[k], want)
@@ -68,7 +110,7 @@ func TestAddonsHelmReleases(t *testing.T) {
 	// None of it may land in the cluster stack (cross-stack cycle, and the
 	// cluster stack's resources must not change because of the add-ons).
 	for _, typ := range []string{"Custom::AWSCDK-EKS-HelmChart", "Custom::AWSCDK-EKS-KubernetesResource"} {
-		if n := len(resources(defaults.templates[clusterStackID], typ)); n != 0 {
+		if n := len(cdktest.Resources(t, defaults.templates[clusterStackID], typ)); n != 0 {
 			t.Errorf("cluster stack has %d %s resources, want 0", n, typ)
 		}
 	}
@@ -84,27 +126,13 @@ func TestAddonsReleaseOrder(t *testing.T) {
 		}
 		return out
 	}
-	manifests := resources(defaults.templates[addonsStackID], "Custom::AWSCDK-EKS-KubernetesResource")
+	manifests := defaults.manifests(t)
 	kinds := map[string][]string{} // kind -> logical ids
 	for lid, m := range manifests {
-		var obj []map[string]any
-		if s, ok := props(m)["Manifest"].(string); ok {
-			if err := json.Unmarshal([]byte(s), &obj); err != nil {
-				t.Fatalf("manifest %s: %v", lid, err)
-			}
-		} else {
-			// Manifests holding tokens are an Fn::Join; the kind is in its text.
-			raw := toJSON(t, props(m)["Manifest"])
-			for _, k := range []string{"NodePool", "EC2NodeClass", "ServiceAccount", "Namespace"} {
-				if strings.Contains(raw, `\"kind\":\"`+k+`\"`) {
-					obj = []map[string]any{{"kind": k}}
-				}
-			}
+		if m.kind() == "" {
+			t.Fatalf("manifest %s: %d objects, want 1", lid, len(m.Objects))
 		}
-		if len(obj) != 1 {
-			t.Fatalf("manifest %s: cannot tell its kind", lid)
-		}
-		kinds[obj[0]["kind"].(string)] = append(kinds[obj[0]["kind"].(string)], lid)
+		kinds[m.kind()] = append(kinds[m.kind()], lid)
 	}
 	for kind, want := range map[string]int{"NodePool": 2, "EC2NodeClass": 2, "ServiceAccount": 2, "Namespace": 1, "CustomResourceDefinition": 7} {
 		if len(kinds[kind]) != want {
@@ -130,8 +158,8 @@ func TestAddonsReleaseOrder(t *testing.T) {
 	})
 	t.Run("node pools and classes after the controller (deleted before it)", func(t *testing.T) {
 		for _, lid := range append(append([]string{}, kinds["NodePool"]...), kinds["EC2NodeClass"]...) {
-			if !slices.Contains(dependsOn(manifests[lid]), id("karpenter")) {
-				t.Errorf("%s DependsOn = %v, want the karpenter release", lid, dependsOn(manifests[lid]))
+			if !slices.Contains(dependsOn(manifests[lid].Resource), id("karpenter")) {
+				t.Errorf("%s DependsOn = %v, want the karpenter release", lid, dependsOn(manifests[lid].Resource))
 			}
 		}
 	})
@@ -193,15 +221,15 @@ func TestAddonsServicesWaitForTheLoadBalancerControllerWebhook(t *testing.T) {
 		t.Fatalf("no %s release", lbcontroller.ChartName)
 	}
 	lbcID := lbc["LogicalId"].(string)
-	if props(lbc)["Wait"] != true {
-		t.Errorf("%s release Wait = %v: later releases would not wait for its webhook", lbcontroller.ChartName, props(lbc)["Wait"])
+	if cdktest.Props(lbc)["Wait"] != true {
+		t.Errorf("%s release Wait = %v: later releases would not wait for its webhook", lbcontroller.ChartName, cdktest.Props(lbc)["Wait"])
 	}
 	checked := map[string]bool{}
 	for release, c := range charts {
 		if release == lbcontroller.ChartName {
 			continue
 		}
-		chart := props(c)["Chart"].(string) + " " + props(c)["Version"].(string)
+		chart := cdktest.Props(c)["Chart"].(string) + " " + cdktest.Props(c)["Version"].(string)
 		if _, ok := chartsWithoutService[chart]; ok {
 			checked[chart] = true
 			continue
@@ -216,8 +244,8 @@ func TestAddonsServicesWaitForTheLoadBalancerControllerWebhook(t *testing.T) {
 			t.Errorf("chartsWithoutService lists %q, which no release installs: remove it", chart)
 		}
 	}
-	for id, m := range resources(tpl, "Custom::AWSCDK-EKS-KubernetesResource") {
-		if strings.Contains(toJSON(t, props(m)["Manifest"]), `\"kind\":\"Service\"`) && !dependsOnTransitively(all, id, lbcID) {
+	for id, m := range defaults.manifests(t) {
+		if slices.ContainsFunc(m.Objects, func(o map[string]any) bool { return o["kind"] == "Service" }) && !dependsOnTransitively(all, id, lbcID) {
 			t.Errorf("Service manifest %s does not depend on the %s release %s", id, lbcontroller.ChartName, lbcID)
 		}
 	}
@@ -226,13 +254,11 @@ func TestAddonsServicesWaitForTheLoadBalancerControllerWebhook(t *testing.T) {
 // TestAddonsLoadBalancerControllerKeepsItsWebhookCertificate: upgrades reuse
 // the webhook TLS secret instead of regenerating it.
 func TestAddonsLoadBalancerControllerKeepsItsWebhookCertificate(t *testing.T) {
-	values := toJSON(t, props(helmCharts(t)[lbcontroller.ChartName])["Values"])
-	for _, want := range []string{`\"keepTLSSecret\":true`} {
-		if !strings.Contains(values, want) {
-			t.Errorf("%s values lack %s:\n%s", lbcontroller.ChartName, want, values)
-		}
+	values := helmValues(t, helmCharts(t)[lbcontroller.ChartName])
+	if values["keepTLSSecret"] != true {
+		t.Errorf("%s values keepTLSSecret = %v, want true", lbcontroller.ChartName, values["keepTLSSecret"])
 	}
-	if strings.Contains(values, `\"enableCertManager\":true`) {
+	if values["enableCertManager"] == true {
 		t.Errorf("enableCertManager is set: keepTLSSecret only applies without cert-manager")
 	}
 }
@@ -251,13 +277,13 @@ func TestAddonsLoadBalancerControllerCRDs(t *testing.T) {
 	}
 	tpl := defaults.templates[addonsStackID]
 	lbc := helmCharts(t)[lbcontroller.ChartName]
-	if props(lbc)["SkipCrds"] != true {
-		t.Errorf("%s SkipCrds = %v, want true (the manifests own the CRDs)", lbcontroller.ChartName, props(lbc)["SkipCrds"])
+	if cdktest.Props(lbc)["SkipCrds"] != true {
+		t.Errorf("%s SkipCrds = %v, want true (the manifests own the CRDs)", lbcontroller.ChartName, cdktest.Props(lbc)["SkipCrds"])
 	}
 	lbcDeps, _ := lbc["DependsOn"].([]any)
 	got := map[string]any{}
-	for id, m := range resources(tpl, "Custom::AWSCDK-EKS-KubernetesResource") {
-		s, ok := props(m)["Manifest"].(string)
+	for id, m := range cdktest.Resources(t, tpl, "Custom::AWSCDK-EKS-KubernetesResource") {
+		s, ok := cdktest.Props(m)["Manifest"].(string)
 		if !ok {
 			continue
 		}
@@ -276,8 +302,8 @@ func TestAddonsLoadBalancerControllerCRDs(t *testing.T) {
 		if m["DeletionPolicy"] != "Retain" || m["UpdateReplacePolicy"] != "Retain" {
 			t.Errorf("CRD %s: DeletionPolicy %v, UpdateReplacePolicy %v, want Retain", name, m["DeletionPolicy"], m["UpdateReplacePolicy"])
 		}
-		if props(m)["Overwrite"] != true {
-			t.Errorf("CRD %s: Overwrite = %v, want true (kubectl apply, which also upgrades)", name, props(m)["Overwrite"])
+		if cdktest.Props(m)["Overwrite"] != true {
+			t.Errorf("CRD %s: Overwrite = %v, want true (kubectl apply, which also upgrades)", name, cdktest.Props(m)["Overwrite"])
 		}
 		if len(s) >= lbcontroller.MaxCRDManifestBytes {
 			t.Errorf("CRD %s manifest is %d bytes, over %d", name, len(s), lbcontroller.MaxCRDManifestBytes)
@@ -338,18 +364,34 @@ func TestAddonsValuesExistInCharts(t *testing.T) {
 func irsaSubjects(t *testing.T) []string {
 	t.Helper()
 	var subs []string
-	for _, r := range resources(defaults.templates[addonsStackID], "Custom::AWSCDKCfnJson") {
-		v := toJSON(t, props(r)["Value"])
-		if i := strings.Index(v, "system:serviceaccount:"); i >= 0 {
-			rest := v[i:]
-			subs = append(subs, rest[:strings.Index(rest, `\"`)])
-			if !strings.Contains(v, `:aud\":\"sts.amazonaws.com\"`) {
-				t.Errorf("IRSA conditions %s lack :aud = sts.amazonaws.com", v)
+	for id, conditions := range irsaConditions(t, defaults) {
+		for k, v := range conditions {
+			if strings.HasSuffix(k, ":sub") {
+				subs = append(subs, fmt.Sprint(v))
 			}
+		}
+		if len(conditions) != 2 || !slices.ContainsFunc(slices.Collect(maps.Keys(conditions)), func(k string) bool {
+			return strings.HasSuffix(k, ":aud") && conditions[k] == "sts.amazonaws.com"
+		}) {
+			t.Errorf("IRSA conditions %s = %v, want :sub and :aud = sts.amazonaws.com", id, conditions)
 		}
 	}
 	sort.Strings(subs)
 	return subs
+}
+
+// irsaConditions returns the IRSA trust conditions (Custom::AWSCDKCfnJson
+// values: "<issuer>:aud" and "<issuer>:sub" keys) of s's add-ons stack, by
+// logical id.
+func irsaConditions(t *testing.T, s *synthesized) map[string]map[string]any {
+	t.Helper()
+	out := map[string]map[string]any{}
+	for id, r := range cdktest.Resources(t, s.templates[addonsStackID], "Custom::AWSCDKCfnJson") {
+		var v map[string]any
+		s.resolver(t).DecodeJSON(t, cdktest.Props(r)["Value"], &v)
+		out[id] = v
+	}
+	return out
 }
 
 func TestAddonsIRSARolesTrustExactlyOneServiceAccount(t *testing.T) {
@@ -360,12 +402,16 @@ func TestAddonsIRSARolesTrustExactlyOneServiceAccount(t *testing.T) {
 	// Each IRSA role's trust uses StringEquals on the CfnJson value (the
 	// issuer is a token: the condition keys are built by CloudFormation).
 	n := 0
-	for _, r := range resources(defaults.templates[addonsStackID], "AWS::IAM::Role") {
-		trust := toJSON(t, props(r)["AssumeRolePolicyDocument"])
-		if strings.Contains(trust, "sts:AssumeRoleWithWebIdentity") {
+	conditions := irsaConditions(t, defaults)
+	for id, r := range cdktest.Resources(t, defaults.templates[addonsStackID], "AWS::IAM::Role") {
+		for _, st := range trustStatements(r) {
+			if !slices.Contains(refpolicy.StringList(st["Action"]), "sts:AssumeRoleWithWebIdentity") {
+				continue
+			}
 			n++
-			if !strings.Contains(trust, `"Condition":{"StringEquals":{"Fn::GetAtt":[`) {
-				t.Errorf("IRSA trust without CfnJson StringEquals: %s", trust)
+			eq, _ := cdktest.Resolve(st["Condition"]).(map[string]any)["StringEquals"].(string)
+			if _, ok := conditions[strings.TrimSuffix(strings.TrimPrefix(eq, "${"), ".Value}")]; !ok || !strings.HasSuffix(eq, ".Value}") {
+				t.Errorf("IRSA role %s: trust StringEquals = %v, want the Value of a CfnJson condition", id, st["Condition"])
 			}
 		}
 	}
@@ -374,20 +420,41 @@ func TestAddonsIRSARolesTrustExactlyOneServiceAccount(t *testing.T) {
 	}
 }
 
+// trustStatements returns the statements of a role's trust policy.
+func trustStatements(role map[string]any) []map[string]any {
+	doc, _ := cdktest.Props(role)["AssumeRolePolicyDocument"].(map[string]any)
+	list, _ := doc["Statement"].([]any)
+	var out []map[string]any
+	for _, st := range list {
+		if m, ok := st.(map[string]any); ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // trustsServiceAccount reports whether a role's trust policy names the
 // service account namespace/name: through the IRSA CfnJson conditions
 // (conditionsIDs: the CfnJson resources naming its OIDC subject) or through
 // the Pod Identity session-tag conditions.
 func trustsServiceAccount(t *testing.T, role map[string]any, conditionsIDs []string, namespace, name string) bool {
 	t.Helper()
-	trust := toJSON(t, props(role)["AssumeRolePolicyDocument"])
-	for _, id := range conditionsIDs {
-		if strings.Contains(trust, `"`+id+`"`) {
-			return true
+	for _, st := range trustStatements(role) {
+		cond, _ := cdktest.Resolve(st["Condition"]).(map[string]any)
+		switch eq := cond["StringEquals"].(type) {
+		case string: // IRSA: the Value of a CfnJson condition
+			for _, id := range conditionsIDs {
+				if eq == ref(id, "Value") {
+					return true
+				}
+			}
+		case map[string]any: // Pod Identity: session tags
+			if eq["aws:RequestTag/"+irsarole.TagNamespace] == namespace && eq["aws:RequestTag/"+irsarole.TagServiceAccount] == name {
+				return true
+			}
 		}
 	}
-	return strings.Contains(trust, `"aws:RequestTag/`+irsarole.TagNamespace+`":"`+namespace+`"`) &&
-		strings.Contains(trust, `"aws:RequestTag/`+irsarole.TagServiceAccount+`":"`+name+`"`)
+	return false
 }
 
 // TestAddonsPodIdentity: with identity=podIdentity each controller has one
@@ -399,11 +466,11 @@ func trustsServiceAccount(t *testing.T, role map[string]any, conditionsIDs []str
 func TestAddonsPodIdentity(t *testing.T) {
 	s := podIdentity(t)
 	tpl := s.templates[addonsStackID]
-	roles := resources(tpl, "AWS::IAM::Role")
-	associations := resources(tpl, "AWS::EKS::PodIdentityAssociation")
-	manifests := resources(tpl, "Custom::AWSCDK-EKS-KubernetesResource")
+	roles := cdktest.Resources(t, tpl, "AWS::IAM::Role")
+	associations := cdktest.Resources(t, tpl, "AWS::EKS::PodIdentityAssociation")
+	manifests := s.manifests(t)
 	clusterID := ""
-	for id := range resources(s.templates[clusterStackID], "AWS::EKS::Cluster") {
+	for id := range cdktest.Resources(t, s.templates[clusterStackID], "AWS::EKS::Cluster") {
 		clusterID = id
 	}
 	controllers := []struct{ name, namespace, serviceAccount string }{
@@ -417,19 +484,19 @@ func TestAddonsPodIdentity(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			var assocID, roleID string
 			for id, a := range associations {
-				p := props(a)
+				p := cdktest.Props(a)
 				if p["Namespace"] == c.namespace && p["ServiceAccount"] == c.serviceAccount {
 					if assocID != "" {
 						t.Fatalf("two associations for %s/%s", c.namespace, c.serviceAccount)
 					}
 					assocID = id
-					ref, _ := p["RoleArn"].(map[string]any)["Fn::GetAtt"].([]any)
-					if len(ref) != 2 || ref[1] != "Arn" {
-						t.Fatalf("association RoleArn = %s, want a role of this stack", toJSON(t, p["RoleArn"]))
+					for id := range roles {
+						if cdktest.Resolve(p["RoleArn"]) == ref(id, "Arn") {
+							roleID = id
+						}
 					}
-					roleID, _ = ref[0].(string)
-					if cn := toJSON(t, p["ClusterName"]); !strings.Contains(cn, clusterID) {
-						t.Errorf("association ClusterName = %s, want the cluster %s", cn, clusterID)
+					if cn := s.resolver(t).Resolve(p["ClusterName"]); cn != ref(clusterID, "") {
+						t.Errorf("association ClusterName = %v, want the cluster %s", cn, clusterID)
 					}
 				}
 			}
@@ -440,7 +507,7 @@ func TestAddonsPodIdentity(t *testing.T) {
 			if !ok {
 				t.Fatalf("association role %s not in the stack", roleID)
 			}
-			doc, _ := props(role)["AssumeRolePolicyDocument"].(map[string]any)
+			doc, _ := cdktest.Props(role)["AssumeRolePolicyDocument"].(map[string]any)
 			statements, _ := doc["Statement"].([]any)
 			if len(statements) != 1 {
 				t.Fatalf("trust has %d statements, want 1: %s", len(statements), toJSON(t, doc))
@@ -469,21 +536,24 @@ func TestAddonsPodIdentity(t *testing.T) {
 			}
 			// The cluster ARN comes from the cluster stack: an output of the
 			// cluster resource's Arn.
-			if arn := toJSON(t, eq["aws:RequestTag/"+irsarole.TagClusterArn]); !strings.Contains(arn, "Fn::GetStackOutput") || !strings.Contains(arn, "FnGetAtt"+clusterID+"Arn") {
-				t.Errorf("cluster ARN tag condition = %s, want the Arn of %s", arn, clusterID)
+			if arn := s.resolver(t).Resolve(eq["aws:RequestTag/"+irsarole.TagClusterArn]); arn != ref(clusterID, "Arn") {
+				t.Errorf("cluster ARN tag condition = %v, want the Arn of %s", arn, clusterID)
 			}
 			found := false
 			for id, m := range manifests {
-				body := toJSON(t, props(m)["Manifest"])
-				if !strings.Contains(body, `\"kind\":\"ServiceAccount\"`) || !strings.Contains(body, `\"name\":\"`+c.serviceAccount+`\"`) {
+				if m.kind() != "ServiceAccount" {
+					continue
+				}
+				meta, _ := m.Objects[0]["metadata"].(map[string]any)
+				if meta["name"] != c.serviceAccount || meta["namespace"] != c.namespace {
 					continue
 				}
 				found = true
-				if strings.Contains(body, irsarole.RoleArnAnnotation) {
+				if annotations, _ := meta["annotations"].(map[string]any); annotations[irsarole.RoleArnAnnotation] != nil {
 					t.Errorf("ServiceAccount %s carries the IRSA annotation", id)
 				}
-				if deps := toJSON(t, m["DependsOn"]); !strings.Contains(deps, `"`+assocID+`"`) {
-					t.Errorf("ServiceAccount %s DependsOn = %s, want the association %s", id, deps, assocID)
+				if deps := dependsOnOf(m.Resource); !slices.Contains(deps, assocID) {
+					t.Errorf("ServiceAccount %s DependsOn = %v, want the association %s", id, deps, assocID)
 				}
 			}
 			if !found {
@@ -492,14 +562,16 @@ func TestAddonsPodIdentity(t *testing.T) {
 		})
 	}
 	for id, r := range roles {
-		if trust := toJSON(t, props(r)["AssumeRolePolicyDocument"]); strings.Contains(trust, "sts:AssumeRoleWithWebIdentity") {
-			t.Errorf("role %s still trusts the OIDC provider: %s", id, trust)
+		for _, st := range trustStatements(r) {
+			if slices.Contains(refpolicy.StringList(st["Action"]), "sts:AssumeRoleWithWebIdentity") {
+				t.Errorf("role %s still trusts the OIDC provider: %v", id, st)
+			}
 		}
 	}
 	// The agent that serves the associations is a cluster add-on in both modes.
 	agent := false
-	for _, a := range resources(s.templates[clusterStackID], "AWS::EKS::Addon") {
-		agent = agent || props(a)["AddonName"] == "eks-pod-identity-agent"
+	for _, a := range cdktest.Resources(t, s.templates[clusterStackID], "AWS::EKS::Addon") {
+		agent = agent || cdktest.Props(a)["AddonName"] == "eks-pod-identity-agent"
 	}
 	if !agent {
 		t.Error("no eks-pod-identity-agent add-on in the cluster stack")
@@ -512,34 +584,24 @@ func grantedActions(t *testing.T, s *synthesized, namespace, name string) map[st
 	t.Helper()
 	tpl := s.templates[addonsStackID]
 	var conditionsIDs []string
-	for id, r := range resources(tpl, "Custom::AWSCDKCfnJson") {
-		if strings.Contains(toJSON(t, props(r)["Value"]), irsarole.Subject(namespace, name)+`\"`) {
+	for id, conditions := range irsaConditions(t, s) {
+		if slices.Contains(slices.Collect(maps.Values(conditions)), any(irsarole.Subject(namespace, name))) {
 			conditionsIDs = append(conditionsIDs, id)
 		}
 	}
 	actions := map[string]bool{}
 	roles := 0
-	for _, r := range resources(tpl, "AWS::IAM::Role") {
+	for _, r := range cdktest.Resources(t, tpl, "AWS::IAM::Role") {
 		if !trustsServiceAccount(t, r, conditionsIDs, namespace, name) {
 			continue
 		}
 		roles++
-		policies, _ := props(r)["Policies"].([]any)
+		policies, _ := cdktest.Props(r)["Policies"].([]any)
 		for _, p := range policies {
 			doc := p.(map[string]any)["PolicyDocument"].(map[string]any)
-			for _, st := range doc["Statement"].([]any) {
-				stmt := st.(map[string]any)
-				if stmt["Effect"] != "Allow" {
-					continue
-				}
-				switch a := stmt["Action"].(type) {
-				case string:
-					actions[a] = true
-				case []any:
-					for _, x := range a {
-						actions[x.(string)] = true
-					}
-				}
+			allow := slices.DeleteFunc(slices.Clone(doc["Statement"].([]any)), func(st any) bool { return st.(map[string]any)["Effect"] != "Allow" })
+			for _, a := range refpolicy.Actions(allow) {
+				actions[a] = true
 			}
 		}
 	}
@@ -593,36 +655,48 @@ func TestAddonsControllerIAMCoversOfficialPolicies(t *testing.T) {
 			})
 		}
 	}
-	for _, r := range resources(defaults.templates[addonsStackID], "AWS::IAM::Role") {
-		if m := toJSON(t, props(r)["ManagedPolicyArns"]); strings.Contains(m, "FullAccess") {
+	for _, r := range cdktest.Resources(t, defaults.templates[addonsStackID], "AWS::IAM::Role") {
+		if m := toJSON(t, cdktest.Props(r)["ManagedPolicyArns"]); strings.Contains(m, "FullAccess") {
 			t.Errorf("a role has a FullAccess managed policy: %s", m)
 		}
 	}
 }
 
 func TestAddonsKarpenterSettings(t *testing.T) {
-	values := toJSON(t, props(helmCharts(t)["karpenter"])["Values"])
-	queues := resources(defaults.templates[addonsStackID], "AWS::SQS::Queue")
-	if len(queues) != 1 {
-		t.Fatalf("%d queues, want 1", len(queues))
-	}
-	var queueID string
-	for id := range queues {
-		queueID = id
-	}
-	for _, want := range []string{
-		`\"clusterName\":\"hybrid-llm\"`,
-		`\"interruptionQueue\":\"",{"Fn::GetAtt":["` + queueID + `","QueueName"]}`,
-		// A weak cross-stack reference (cdk.json: @aws-cdk/core:defaultCrossStackReferences).
-		`\"clusterEndpoint\":\"",{"Fn::GetStackOutput":{"OutputName":"PublishOutputFnGetAttCluster`,
-		// Never on a node Karpenter launched; on the system node group.
-		`{\"key\":\"karpenter.sh/nodepool\",\"operator\":\"DoesNotExist\"}`,
-		`\"node.kubernetes.io/purpose\":\"system\"`,
-		`\"replicas\":2`,
-	} {
-		if !strings.Contains(values, want) {
-			t.Errorf("karpenter values lack %s:\n%s", want, values)
+	values := helmValues(t, helmCharts(t)["karpenter"])
+	queueID, _ := only(t, defaults.templates[addonsStackID], "AWS::SQS::Queue")
+	clusterID, _ := only(t, defaults.templates[clusterStackID], "AWS::EKS::Cluster")
+	at := func(path ...string) any {
+		var v any = values
+		for _, k := range path {
+			m, _ := v.(map[string]any)
+			v = m[k]
 		}
+		return v
+	}
+	tests := []struct {
+		name string
+		got  any
+		want any
+	}{
+		{"cluster name", at("settings", "clusterName"), defaults.cfg.ClusterName},
+		{"interruption queue", at("settings", "interruptionQueue"), ref(queueID, "QueueName")},
+		// A weak cross-stack reference (cdk.json:
+		// @aws-cdk/core:defaultCrossStackReferences), resolved to the
+		// cluster stack's output.
+		{"cluster endpoint", at("settings", "clusterEndpoint"), ref(clusterID, "Endpoint")},
+		// Never on a node Karpenter launched; on the system node group.
+		{"not on Karpenter nodes", at("affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"),
+			[]any{map[string]any{"matchExpressions": []any{map[string]any{"key": "karpenter.sh/nodepool", "operator": "DoesNotExist"}}}}},
+		{"on the system node group", at("nodeSelector", "node.kubernetes.io/purpose"), "system"},
+		{"two replicas", at("replicas"), 2.0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !reflect.DeepEqual(tt.got, tt.want) {
+				t.Errorf("karpenter values: got %v, want %v", tt.got, tt.want)
+			}
+		})
 	}
 }
 
@@ -634,14 +708,17 @@ func TestAddonsInterruptionQueueAndRules(t *testing.T) {
 			"SqsManagedSseEnabled":   true,
 		})
 	})
-	policy := ""
-	for _, p := range resources(tpl, "AWS::SQS::QueuePolicy") {
-		policy = toJSON(t, props(p)["PolicyDocument"])
+	queueID, _ := only(t, tpl, "AWS::SQS::Queue")
+	_, queuePolicy := only(t, tpl, "AWS::SQS::QueuePolicy")
+	statements, _ := cdktest.Resolve(cdktest.Props(queuePolicy)["PolicyDocument"]).(map[string]any)["Statement"].([]any)
+	wantStatements := []any{
+		map[string]any{"Action": "sqs:*", "Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+			"Effect": "Deny", "Principal": map[string]any{"AWS": "*"}, "Resource": ref(queueID, "Arn")},
+		map[string]any{"Action": "sqs:SendMessage", "Effect": "Allow",
+			"Principal": map[string]any{"Service": []any{"events.amazonaws.com", "sqs.amazonaws.com"}}, "Resource": ref(queueID, "Arn")},
 	}
-	for _, want := range []string{`"aws:SecureTransport":"false"`, `"Effect":"Deny"`, `"events.amazonaws.com"`, `"sqs.amazonaws.com"`, `"sqs:SendMessage"`} {
-		if !strings.Contains(policy, want) {
-			t.Errorf("queue policy lacks %s: %s", want, policy)
-		}
+	if !reflect.DeepEqual(statements, wantStatements) {
+		t.Errorf("queue policy statements\n got %v\nwant %v", statements, wantStatements)
 	}
 	want := map[string]string{
 		"AWS Health Event":                                       "aws.health",
@@ -650,20 +727,21 @@ func TestAddonsInterruptionQueueAndRules(t *testing.T) {
 		"EC2 Instance State-change Notification":                 "aws.ec2",
 		"EC2 Capacity Reservation Instance Interruption Warning": "aws.ec2",
 	}
-	rules := resources(tpl, "AWS::Events::Rule")
+	rules := cdktest.Resources(t, tpl, "AWS::Events::Rule")
 	if len(rules) != len(want) {
 		t.Errorf("%d rules, want %d", len(rules), len(want))
 	}
 	for _, r := range rules {
-		p := props(r)
+		p := cdktest.Props(r)
 		pattern := p["EventPattern"].(map[string]any)
 		detail := pattern["detail-type"].([]any)[0].(string)
 		if src := pattern["source"].([]any)[0]; want[detail] != src {
 			t.Errorf("rule %q has source %v, want %q", detail, src, want[detail])
 		}
 		delete(want, detail)
-		if targets := toJSON(t, p["Targets"]); !strings.Contains(targets, "Fn::GetAtt") || !strings.Contains(targets, `"Arn"]`) {
-			t.Errorf("rule %q does not target the queue: %s", detail, targets)
+		targets, _ := cdktest.Resolve(p["Targets"]).([]any)
+		if len(targets) != 1 || targets[0].(map[string]any)["Arn"] != ref(queueID, "Arn") {
+			t.Errorf("rule %q does not target only the queue %s: %v", detail, queueID, targets)
 		}
 	}
 	if len(want) != 0 {
@@ -671,25 +749,28 @@ func TestAddonsInterruptionQueueAndRules(t *testing.T) {
 	}
 }
 
-// TestAddonsDoNotChangeClusterResources builds the network and cluster stacks
-// alone and compares the cluster stack's resources with the full app's: the
-// add-ons may add exports (Outputs) to it, never resources.
+// TestAddonsDoNotChangeClusterResources builds the app with newApp but
+// without the add-ons stack and compares the cluster stack's resources with
+// the full app's: the add-ons may add exports (Outputs) to it, never
+// resources. newApp creates the stacks in deployment order; a construct that
+// already holds the add-ons stack's id makes it fail exactly where it would
+// create that stack, after the network, cluster and node group stacks exist.
 func TestAddonsDoNotChangeClusterResources(t *testing.T) {
 	ctx, err := cdkJSONContext()
 	if err != nil {
 		t.Fatal(err)
 	}
 	app := cdktest.NewApp(t, &awscdk.AppProps{Context: &ctx})
-	cfg := defaults.cfg
-	network := stacks.NewNetworkStack(app, networkStackID, &stacks.NetworkStackProps{
-		StackProps: awscdk.StackProps{Env: &awscdk.Environment{Region: jsii.String(cfg.Region)}}, ClusterName: cfg.ClusterName, Network: cfg.Network,
-	})
-	cluster := stacks.NewClusterStack(app, clusterStackID, &stacks.ClusterStackProps{
-		StackProps: awscdk.StackProps{Env: &awscdk.Environment{Region: jsii.String(cfg.Region)}}, Vpc: network.Vpc, ClusterName: cfg.ClusterName,
-		KubernetesVersion: cfg.KubernetesVersion, EndpointPublicCidrs: cfg.EndpointPublicCidrs, AdminPrincipalArn: cfg.AdminPrincipalArn,
-		ControlPlaneLogRetentionDays: cfg.ControlPlaneLogRetentionDays,
-	})
-	alone := assertions.Template_FromStack(cluster.Stack, nil)
+	constructs.NewConstruct(app, jsii.String(addonsStackID))
+	stopped := cdktest.PanicText(func() { newApp(app, defaults.cfg) })
+	if !strings.Contains(stopped, "There is already a Construct with name '"+addonsStackID+"'") {
+		t.Fatalf("newApp did not stop at the add-ons stack: %q", stopped)
+	}
+	cluster, ok := app.Node().TryFindChild(jsii.String(clusterStackID)).(awscdk.Stack)
+	if !ok {
+		t.Fatalf("no %s stack before the add-ons stack", clusterStackID)
+	}
+	alone := assertions.Template_FromStack(cluster, nil)
 	resourcesJSON := func(tpl assertions.Template) string {
 		m := *tpl.ToJSON()
 		raw, err := normalize(map[string]any{"Resources": m["Resources"]})
@@ -705,7 +786,7 @@ func TestAddonsDoNotChangeClusterResources(t *testing.T) {
 
 func TestAddonsSweeper(t *testing.T) {
 	tpl := defaults.templates[addonsStackID]
-	sweepers := resources(tpl, "Custom::ClusterSweeper")
+	sweepers := cdktest.Resources(t, tpl, "Custom::ClusterSweeper")
 	if len(sweepers) != 1 {
 		t.Fatalf("%d sweepers, want 1", len(sweepers))
 	}
@@ -714,7 +795,7 @@ func TestAddonsSweeper(t *testing.T) {
 	for id, r := range sweepers {
 		sweeperID, sweeperRes = id, r
 	}
-	if got := props(sweeperRes)["ClusterName"]; got != defaults.cfg.ClusterName {
+	if got := cdktest.Props(sweeperRes)["ClusterName"]; got != defaults.cfg.ClusterName {
 		t.Errorf("sweeper ClusterName = %v, want %q", got, defaults.cfg.ClusterName)
 	}
 	t.Run("every release is deleted before the sweep runs", func(t *testing.T) {
@@ -740,12 +821,12 @@ func TestAddonsSweeper(t *testing.T) {
 	})
 	t.Run("off when sweeper.enabled=false", func(t *testing.T) {
 		s := mustSynthesize(t, map[string]any{"hybridLlm.sweeper.enabled": "false"})
-		if n := len(resources(s.templates[addonsStackID], "Custom::ClusterSweeper")); n != 0 {
+		if n := len(cdktest.Resources(t, s.templates[addonsStackID], "Custom::ClusterSweeper")); n != 0 {
 			t.Errorf("%d sweepers with sweeper.enabled=false", n)
 		}
-		for _, f := range resources(s.templates[addonsStackID], "AWS::Lambda::Function") {
+		for _, f := range cdktest.Resources(t, s.templates[addonsStackID], "AWS::Lambda::Function") {
 			// The Spot service-linked role's handler stays (TestSpotServiceLinkedRole).
-			if props(f)["Runtime"] == "provided.al2023" && !strings.Contains(toJSON(t, props(f)["Description"]), "Spot service-linked role") {
+			if cdktest.Props(f)["Runtime"] == "provided.al2023" && !strings.Contains(toJSON(t, cdktest.Props(f)["Description"]), "Spot service-linked role") {
 				t.Error("the sweeper function is still there")
 			}
 		}
@@ -758,50 +839,19 @@ func TestAddonsSweeper(t *testing.T) {
 var pseudoParameterLength = map[string]int{"AWS::Partition": 10, "AWS::Region": 14, "AWS::AccountId": 12, "AWS::URLSuffix": 16}
 
 // deployedLength estimates the length of v once CloudFormation resolves it:
-// pseudo parameters at their longest, every other token (a Ref to a
+// pseudo parameters at their longest, every other reference (a Ref to a
 // resource, Fn::GetAtt, Fn::ImportValue) as 128 characters, longer than any
 // ARN or name this app references.
 func deployedLength(v any) int {
 	const tokenLength = 128
-	switch v := v.(type) {
-	case map[string]any:
-		if join, ok := v["Fn::Join"].([]any); ok && len(v) == 1 {
-			sep, _ := join[0].(string)
-			parts, _ := join[1].([]any)
-			n := len(sep) * max(len(parts)-1, 0)
-			for _, p := range parts {
-				n += deployedLength(p)
-			}
-			return n
+	longest := cdktest.Resolver{Value: func(placeholder string) string {
+		if n, pseudo := pseudoParameterLength[strings.TrimSuffix(strings.TrimPrefix(placeholder, "${"), "}")]; pseudo {
+			return strings.Repeat("x", n)
 		}
-		if ref, ok := v["Ref"].(string); ok && len(v) == 1 {
-			if n, pseudo := pseudoParameterLength[ref]; pseudo {
-				return n
-			}
-		}
-		for k := range v {
-			if k == "Ref" || strings.HasPrefix(k, "Fn::") {
-				return tokenLength
-			}
-		}
-		n := 2
-		for k, x := range v {
-			n += len(k) + 4 + deployedLength(x)
-		}
-		return n
-	case []any:
-		n := 2
-		for _, x := range v {
-			n += deployedLength(x) + 1
-		}
-		return n
-	case string:
-		raw, _ := json.Marshal(v)
-		return len(raw)
-	default:
-		raw, _ := json.Marshal(v)
-		return len(raw)
-	}
+		return strings.Repeat("x", tokenLength)
+	}}
+	raw, _ := json.Marshal(longest.Resolve(v))
+	return len(raw)
 }
 
 // TestAddonsInlinePoliciesFitIAMLimits: IAM rejects a role whose inline
@@ -811,8 +861,8 @@ func deployedLength(v any) int {
 func TestAddonsInlinePoliciesFitIAMLimits(t *testing.T) {
 	const roleInlineLimit = 10240
 	checked := 0
-	for id, r := range resources(defaults.templates[addonsStackID], "AWS::IAM::Role") {
-		policies, _ := props(r)["Policies"].([]any)
+	for id, r := range cdktest.Resources(t, defaults.templates[addonsStackID], "AWS::IAM::Role") {
+		policies, _ := cdktest.Props(r)["Policies"].([]any)
 		total := 0
 		for _, p := range policies {
 			total += deployedLength(p.(map[string]any)["PolicyDocument"])
@@ -831,8 +881,9 @@ func TestAddonsInlinePoliciesFitIAMLimits(t *testing.T) {
 }
 
 func TestAddonsNvidiaDevicePluginToleratesTheGPUTaint(t *testing.T) {
-	values := toJSON(t, props(helmCharts(t)["nvidia-device-plugin"])["Values"])
-	if want := `{\"effect\":\"NoSchedule\",\"key\":\"nvidia.com/gpu\",\"operator\":\"Exists\"}`; !strings.Contains(values, want) {
-		t.Errorf("nvidia-device-plugin values lack the GPU toleration %s: %s", want, values)
+	tolerations, _ := helmValues(t, helmCharts(t)["nvidia-device-plugin"])["tolerations"].([]any)
+	want := map[string]any{"effect": "NoSchedule", "key": "nvidia.com/gpu", "operator": "Exists"}
+	if !slices.ContainsFunc(tolerations, func(v any) bool { return reflect.DeepEqual(v, want) }) {
+		t.Errorf("nvidia-device-plugin tolerations %v lack the GPU toleration %v", tolerations, want)
 	}
 }

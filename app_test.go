@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/hybrid-llm/platform/config"
@@ -34,6 +35,9 @@ type synthesized struct {
 	app       awscdk.App
 	platform  *platform
 	templates map[string]assertions.Template
+	// outputs are the stacks' output values by the placeholder that
+	// references them (resolver); filled on first use.
+	outputs map[string]any
 }
 
 // defaults is the app synthesized once per test binary from cdk.json alone,
@@ -140,26 +144,67 @@ func mustSynthesize(t testing.TB, overrides map[string]any) *synthesized {
 	return s
 }
 
-// resources returns the template's resources of one type, by logical id.
-func resources(tpl assertions.Template, typ string) map[string]map[string]any {
-	found := tpl.FindResources(jsii.String(typ), nil)
-	out := map[string]map[string]any{}
-	for id, r := range *found {
-		out[id] = *r
+// resolver resolves the intrinsics of s's templates as cdktest.Resolve does,
+// and follows a cross-stack reference (Fn::ImportValue, Fn::GetStackOutput)
+// to the value the other stack outputs: an imported subnet id resolves to
+// "${<subnet's logical id>}" of the network stack.
+func (s *synthesized) resolver(t *testing.T) cdktest.Resolver {
+	t.Helper()
+	if s.outputs == nil {
+		s.outputs = map[string]any{}
+		for stack, tpl := range s.templates {
+			doc, _ := cdktest.Plain(t, tpl.ToJSON()).(map[string]any)
+			outputs, _ := doc["Outputs"].(map[string]any)
+			for name, o := range outputs {
+				out, _ := o.(map[string]any)
+				s.outputs["${"+stack+"."+name+"}"] = out["Value"]
+				if export, ok := out["Export"].(map[string]any); ok {
+					s.outputs[fmt.Sprintf("${import:%v}", export["Name"])] = out["Value"]
+				}
+			}
+		}
 	}
-	return out
+	var r cdktest.Resolver
+	r.Value = func(placeholder string) string {
+		if v, ok := s.outputs[placeholder]; ok {
+			return fmt.Sprint(r.Resolve(v))
+		}
+		return placeholder
+	}
+	return r
 }
 
-// props returns a resource's Properties.
-func props(r map[string]any) map[string]any {
-	p, _ := r["Properties"].(map[string]any)
-	return p
+// ref is how s.resolver renders a reference to the resource logicalID
+// (attribute "" for a Ref).
+func ref(logicalID, attribute string) string {
+	if attribute == "" {
+		return "${" + logicalID + "}"
+	}
+	return "${" + logicalID + "." + attribute + "}"
+}
+
+// logicalIDs returns the logical ids of the CloudFormation resources of type
+// typ in the construct subtree of scope, sorted: how a test finds what a
+// construct created without spelling logical ids.
+func logicalIDs(scope constructs.IConstruct, typ string) []string {
+	var ids []string
+	for _, c := range *scope.Node().FindAll(constructs.ConstructOrder_PREORDER) {
+		if !*awscdk.CfnResource_IsCfnResource(c) {
+			continue
+		}
+		r := c.(awscdk.CfnResource)
+		if *r.CfnResourceType() == typ {
+			ids = append(ids, *awscdk.Stack_Of(r).GetLogicalId(r))
+		}
+	}
+	sort.Strings(ids)
+	return ids
 }
 
 // tagsOf returns a resource's Tags as key -> value.
 func tagsOf(r map[string]any) map[string]any {
 	out := map[string]any{}
-	tags, _ := props(r)["Tags"].([]any)
+	tags, _ := cdktest.Props(r)["Tags"].([]any)
 	for _, tag := range tags {
 		kv, _ := tag.(map[string]any)
 		if k, ok := kv["Key"].(string); ok {

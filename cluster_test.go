@@ -2,11 +2,16 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseksv2"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/hybrid-llm/platform/internal/cdktest"
@@ -24,12 +29,12 @@ func toJSON(t *testing.T, v any) string {
 // clusterProps returns the properties of the stack's one native EKS cluster.
 func clusterProps(t *testing.T, tpl assertions.Template) map[string]any {
 	t.Helper()
-	clusters := resources(tpl, "AWS::EKS::Cluster")
+	clusters := cdktest.Resources(t, tpl, "AWS::EKS::Cluster")
 	if len(clusters) != 1 {
 		t.Fatalf("%d EKS clusters, want 1", len(clusters))
 	}
 	for _, c := range clusters {
-		return props(c)
+		return cdktest.Props(c)
 	}
 	return nil
 }
@@ -59,27 +64,80 @@ func TestClusterControlPlane(t *testing.T) {
 		})
 	}
 	t.Run("secrets envelope-encrypted with the stack's KMS key", func(t *testing.T) {
-		enc := toJSON(t, cfg["EncryptionConfig"])
-		if !strings.Contains(enc, `"Resources":["secrets"]`) || !strings.Contains(enc, `"KeyArn":{"Fn::GetAtt":["SecretsKey`) {
-			t.Errorf("EncryptionConfig = %s", enc)
+		key, _ := only(t, defaults.templates[clusterStackID], "AWS::KMS::Key")
+		want := []any{map[string]any{"Provider": map[string]any{"KeyArn": ref(key, "Arn")}, "Resources": []any{"secrets"}}}
+		if got := cdktest.Resolve(cfg["EncryptionConfig"]); !reflect.DeepEqual(got, want) {
+			t.Errorf("EncryptionConfig = %v, want %v", got, want)
 		}
 		cdktest.Check(t, "key rotation", func() {
 			defaults.templates[clusterStackID].HasResourceProperties(jsii.String("AWS::KMS::Key"), &map[string]any{"EnableKeyRotation": true})
 		})
 	})
 	t.Run("nodes and endpoint in the private subnets only", func(t *testing.T) {
-		subnets := toJSON(t, vpcConfig["SubnetIds"])
-		if strings.Contains(subnets, "PublicSubnet") || strings.Count(subnets, "PrivateSubnet") != 3 {
-			t.Errorf("SubnetIds = %s, want the 3 private subnets", subnets)
+		if got, want := defaults.resolver(t).Resolve(vpcConfig["SubnetIds"]), privateSubnets(t); !sameSet(got, want) {
+			t.Errorf("SubnetIds = %v, want the private subnets %v", got, want)
 		}
 	})
-	t.Run("log group created before the cluster", func(t *testing.T) {
-		for _, c := range resources(defaults.templates[clusterStackID], "AWS::EKS::Cluster") {
-			if deps := toJSON(t, c["DependsOn"]); !strings.Contains(deps, `"ControlPlaneLogs`) {
-				t.Errorf("cluster DependsOn = %s, want the control-plane log group", deps)
-			}
+	// The control-plane log group before the cluster:
+	// TestClusterLeavesNoLogsOrKeysBehind.
+}
+
+// privateSubnets returns references to the network stack's private subnets
+// (no public IP on launch), as defaults.resolver renders them.
+func privateSubnets(t *testing.T) []any {
+	t.Helper()
+	var out []any
+	for id, s := range cdktest.Resources(t, defaults.templates[networkStackID], "AWS::EC2::Subnet") {
+		if cdktest.Props(s)["MapPublicIpOnLaunch"] != true {
+			out = append(out, ref(id, ""))
 		}
-	})
+	}
+	if len(out) != len(defaults.cfg.Network.AvailabilityZones) {
+		t.Fatalf("%d private subnets, want one per AZ", len(out))
+	}
+	return out
+}
+
+// sameSet reports whether got is a list holding exactly the elements of want,
+// in any order.
+func sameSet(got any, want []any) bool {
+	l, _ := got.([]any)
+	key := func(v []any) []string {
+		var out []string
+		for _, e := range v {
+			out = append(out, fmt.Sprint(e))
+		}
+		sort.Strings(out)
+		return out
+	}
+	return slices.Equal(key(l), key(want))
+}
+
+// kubectlProvider is the cluster's kubectl provider, which aws-eks-v2
+// builds in the cluster stack.
+func kubectlProvider() awseksv2.IKubectlProvider {
+	return defaults.platform.Cluster.Cluster.KubectlProvider()
+}
+
+// kubectlHandler returns the logical id of the kubectl provider's handler:
+// of its functions, the one that runs as the provider's role.
+func kubectlHandler(t *testing.T) string {
+	t.Helper()
+	roles := logicalIDs(kubectlProvider().Role(), "AWS::IAM::Role")
+	if len(roles) != 1 {
+		t.Fatalf("kubectl provider roles %v, want 1", roles)
+	}
+	fns := cdktest.Resources(t, defaults.templates[clusterStackID], "AWS::Lambda::Function")
+	var handlers []string
+	for _, id := range logicalIDs(kubectlProvider(), "AWS::Lambda::Function") {
+		if cdktest.Resolve(cdktest.Props(fns[id])["Role"]) == ref(roles[0], "Arn") {
+			handlers = append(handlers, id)
+		}
+	}
+	if len(handlers) != 1 {
+		t.Fatalf("kubectl handlers %v, want 1", handlers)
+	}
+	return handlers[0]
 }
 
 // controlPlaneLogTypes are every EKS control-plane log type.
@@ -129,9 +187,9 @@ func eksGuardrails(p map[string]any) []string {
 func TestEveryEKSClusterKeepsTheEKS1AndEKS2Guardrails(t *testing.T) {
 	found := 0
 	for _, id := range stackIDs {
-		for name, c := range resources(defaults.templates[id], "AWS::EKS::Cluster") {
+		for name, c := range cdktest.Resources(t, defaults.templates[id], "AWS::EKS::Cluster") {
 			found++
-			if bad := eksGuardrails(props(c)); len(bad) > 0 {
+			if bad := eksGuardrails(cdktest.Props(c)); len(bad) > 0 {
 				t.Errorf("%s %s: %s", id, name, strings.Join(bad, "; "))
 			}
 		}
@@ -188,28 +246,21 @@ func TestClusterEndpointCidrsFromConfig(t *testing.T) {
 
 func TestClusterKubectlLayerIs136(t *testing.T) {
 	// The cluster stack's layers: ours (kubectl, Helm) and aws-eks-v2's AWS CLI layer.
-	layers := resources(defaults.templates[clusterStackID], "AWS::Lambda::LayerVersion")
+	layers := cdktest.Resources(t, defaults.templates[clusterStackID], "AWS::Lambda::LayerVersion")
 	want := "/opt/kubectl/kubectl 1.36."
 	var kubectl []string
 	for id, l := range layers {
-		if strings.Contains(toJSON(t, props(l)["Description"]), want) {
+		if strings.Contains(toJSON(t, cdktest.Props(l)["Description"]), want) {
 			kubectl = append(kubectl, id)
 		}
 	}
 	if len(kubectl) != 1 || len(layers) != 2 {
 		t.Fatalf("kubectl layers %v among %d layers, want 1 (described %q) of 2", kubectl, len(layers), want)
 	}
-	handlers := 0
-	for id, f := range resources(defaults.templates[clusterStackID], "AWS::Lambda::Function") {
-		if strings.HasPrefix(id, "ClusterKubectlProviderHandler") {
-			handlers++
-			if l := toJSON(t, props(f)["Layers"]); !strings.Contains(l, `{"Ref":"`+kubectl[0]+`"}`) {
-				t.Errorf("kubectl handler %s layers %s lack %s", id, l, kubectl[0])
-			}
-		}
-	}
-	if handlers != 1 {
-		t.Errorf("%d kubectl handlers, want 1", handlers)
+	handler := kubectlHandler(t)
+	layerRefs, _ := cdktest.Resolve(cdktest.Props(cdktest.Resources(t, defaults.templates[clusterStackID], "AWS::Lambda::Function")[handler])["Layers"]).([]any)
+	if !slices.Contains(layerRefs, any(ref(kubectl[0], ""))) {
+		t.Errorf("kubectl handler %s layers %v lack %s", handler, layerRefs, kubectl[0])
 	}
 }
 
@@ -222,51 +273,42 @@ func TestClusterOIDCProviderLivesInClusterStack(t *testing.T) {
 		defaults.templates[clusterStackID].ResourceCountIs(jsii.String("AWS::IAM::OIDCProvider"), jsii.Number(1))
 	})
 	for _, id := range stackIDs {
-		if n := len(resources(defaults.templates[id], "Custom::AWSCDKOpenIdConnectProvider")); n != 0 {
+		if n := len(cdktest.Resources(t, defaults.templates[id], "Custom::AWSCDKOpenIdConnectProvider")); n != 0 {
 			t.Errorf("%s has %d custom-resource OIDC providers, want 0", id, n)
 		}
 		if id == clusterStackID {
 			continue
 		}
-		if n := len(resources(defaults.templates[id], "AWS::IAM::OIDCProvider")); n != 0 {
+		if n := len(cdktest.Resources(t, defaults.templates[id], "AWS::IAM::OIDCProvider")); n != 0 {
 			t.Errorf("%s has %d OIDC providers, want 0", id, n)
 		}
 	}
 }
 
-// kubectlAccessEntryPrefix starts the logical id of the access entry that
-// aws-eks-v2 gives its kubectl provider's role.
-const kubectlAccessEntryPrefix = "ClusterClusterAdminRoleAccess"
-
-// humanAccessEntries are the stack's access entries other than the kubectl
-// provider's.
-func humanAccessEntries(tpl assertions.Template) map[string]map[string]any {
-	out := resources(tpl, "AWS::EKS::AccessEntry")
-	for id := range out {
-		if strings.HasPrefix(id, kubectlAccessEntryPrefix) {
-			delete(out, id)
+// accessEntries splits the stack's access entries into the kubectl
+// provider's (whose principal is the provider's role) and the others.
+func accessEntries(t *testing.T, tpl assertions.Template) (kubectl, human map[string]map[string]any) {
+	t.Helper()
+	roles := logicalIDs(kubectlProvider().Role(), "AWS::IAM::Role")
+	kubectl, human = map[string]map[string]any{}, map[string]map[string]any{}
+	for id, e := range cdktest.Resources(t, tpl, "AWS::EKS::AccessEntry") {
+		if len(roles) == 1 && cdktest.Resolve(cdktest.Props(e)["PrincipalArn"]) == ref(roles[0], "Arn") {
+			kubectl[id] = e
+		} else {
+			human[id] = e
 		}
 	}
-	return out
+	return kubectl, human
 }
 
 func TestClusterAdminAccessEntry(t *testing.T) {
 	t.Run("only the kubectl provider's entry by default, with a warning", func(t *testing.T) {
-		tpl := defaults.templates[clusterStackID]
-		if n := len(humanAccessEntries(tpl)); n != 0 {
-			t.Errorf("%d access entries besides the kubectl provider's, want 0", n)
+		kubectl, human := accessEntries(t, defaults.templates[clusterStackID])
+		if len(human) != 0 {
+			t.Errorf("%d access entries besides the kubectl provider's, want 0", len(human))
 		}
-		kubectl := 0
-		for id, e := range resources(tpl, "AWS::EKS::AccessEntry") {
-			if strings.HasPrefix(id, kubectlAccessEntryPrefix) {
-				kubectl++
-				if p := toJSON(t, props(e)["PrincipalArn"]); !strings.Contains(p, `"ClusterKubectlProviderHandlerServiceRole`) {
-					t.Errorf("kubectl access entry principal = %s, want the kubectl handler's role", p)
-				}
-			}
-		}
-		if kubectl != 1 {
-			t.Errorf("%d kubectl provider access entries, want 1", kubectl)
+		if len(kubectl) != 1 {
+			t.Errorf("%d access entries of the kubectl provider's role, want 1", len(kubectl))
 		}
 		warnings := assertions.Annotations_FromStack(defaults.platform.Cluster.Stack)
 		cdktest.Check(t, "warning", func() {
@@ -276,19 +318,21 @@ func TestClusterAdminAccessEntry(t *testing.T) {
 	t.Run("cluster-admin for the configured principal", func(t *testing.T) {
 		arn := "arn:aws:iam::123456789012:role/PlatformAdmin"
 		s := mustSynthesize(t, map[string]any{"hybridLlm.adminPrincipalArn": arn})
-		entries := humanAccessEntries(s.templates[clusterStackID])
+		_, entries := accessEntries(t, s.templates[clusterStackID])
 		if len(entries) != 1 {
 			t.Fatalf("%d access entries, want 1", len(entries))
 		}
 		for _, e := range entries {
-			p := props(e)
+			p := cdktest.Props(e)
 			if p["PrincipalArn"] != arn {
 				t.Errorf("PrincipalArn = %v, want %s", p["PrincipalArn"], arn)
 			}
-			// The policy ARN is joined with the partition: compare its parts.
-			policies := toJSON(t, p["AccessPolicies"])
-			if !strings.Contains(policies, `"AccessScope":{"Type":"cluster"}`) || !strings.Contains(policies, `:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"`) {
-				t.Errorf("AccessPolicies = %s, want AmazonEKSClusterAdminPolicy on the cluster scope", policies)
+			want := []any{map[string]any{
+				"AccessScope": map[string]any{"Type": "cluster"},
+				"PolicyArn":   "arn:${AWS::Partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+			}}
+			if got := cdktest.Resolve(p["AccessPolicies"]); !reflect.DeepEqual(got, want) {
+				t.Errorf("AccessPolicies = %v, want %v", got, want)
 			}
 		}
 	})
@@ -297,8 +341,8 @@ func TestClusterAdminAccessEntry(t *testing.T) {
 func TestClusterManagedAddons(t *testing.T) {
 	addonNames := func(id string) map[string]map[string]any {
 		out := map[string]map[string]any{}
-		for _, a := range resources(defaults.templates[id], "AWS::EKS::Addon") {
-			out[props(a)["AddonName"].(string)] = a
+		for _, a := range cdktest.Resources(t, defaults.templates[id], "AWS::EKS::Addon") {
+			out[cdktest.Props(a)["AddonName"].(string)] = a
 		}
 		return out
 	}
@@ -320,24 +364,25 @@ func TestClusterManagedAddons(t *testing.T) {
 			if !ok {
 				t.Fatalf("%s add-on not in %s", tt.addon, tt.stack)
 			}
-			if props(a)["ResolveConflicts"] != "OVERWRITE" {
-				t.Errorf("ResolveConflicts = %v, want OVERWRITE (adopts the self-managed copy EKS installs)", props(a)["ResolveConflicts"])
+			if cdktest.Props(a)["ResolveConflicts"] != "OVERWRITE" {
+				t.Errorf("ResolveConflicts = %v, want OVERWRITE (adopts the self-managed copy EKS installs)", cdktest.Props(a)["ResolveConflicts"])
 			}
 		})
 	}
 	if len(cluster)+len(nodeGroups) != len(tests) {
 		t.Errorf("%d add-ons in cluster stack, %d in node group stack; want exactly %d", len(cluster), len(nodeGroups), len(tests))
 	}
-	if deps := toJSON(t, nodeGroups["coredns"]["DependsOn"]); !strings.Contains(deps, "System") {
-		t.Errorf("coredns DependsOn = %s, want the system node group", deps)
+	system := logicalIDs(defaults.platform.NodeGroups.System, "AWS::EKS::Nodegroup")
+	if deps := dependsOnOf(nodeGroups["coredns"]); len(system) != 1 || !slices.Contains(deps, system[0]) {
+		t.Errorf("coredns DependsOn = %v, want the system node group %v", deps, system)
 	}
 }
 
 func TestClusterNodeRole(t *testing.T) {
 	tpl := defaults.templates[clusterStackID]
 	var nodeRole map[string]any
-	for _, r := range resources(tpl, "AWS::IAM::Role") {
-		if strings.Contains(toJSON(t, props(r)["AssumeRolePolicyDocument"]), "ec2.amazonaws.com") {
+	for _, r := range cdktest.Resources(t, tpl, "AWS::IAM::Role") {
+		if strings.Contains(toJSON(t, cdktest.Props(r)["AssumeRolePolicyDocument"]), "ec2.amazonaws.com") {
 			if nodeRole != nil {
 				t.Fatal("more than one role trusted by ec2.amazonaws.com")
 			}
@@ -347,7 +392,7 @@ func TestClusterNodeRole(t *testing.T) {
 	if nodeRole == nil {
 		t.Fatal("no node role trusted by ec2.amazonaws.com")
 	}
-	policies := toJSON(t, props(nodeRole)["ManagedPolicyArns"])
+	policies := toJSON(t, cdktest.Props(nodeRole)["ManagedPolicyArns"])
 	for _, p := range []string{"AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryPullOnly", "AmazonSSMManagedInstanceCore"} {
 		if !strings.Contains(policies, ":iam::aws:policy/"+p+`"`) {
 			t.Errorf("node role lacks %s: %s", p, policies)
@@ -363,24 +408,20 @@ func TestClusterNodeRole(t *testing.T) {
 // endpointPublicCidrs to an office range would break every deploy of the
 // add-ons stack. aws-eks-v2 builds it in the cluster stack itself.
 func TestClusterKubectlHandlerRunsInTheVpc(t *testing.T) {
-	functions := 0
-	for id, r := range resources(defaults.templates[clusterStackID], "AWS::Lambda::Function") {
-		if !strings.HasPrefix(id, "ClusterKubectlProvider") {
-			continue
-		}
-		functions++
-		vpc, ok := props(r)["VpcConfig"].(map[string]any)
+	fns := cdktest.Resources(t, defaults.templates[clusterStackID], "AWS::Lambda::Function")
+	functions := logicalIDs(kubectlProvider(), "AWS::Lambda::Function")
+	for _, id := range functions {
+		vpc, ok := cdktest.Props(fns[id])["VpcConfig"].(map[string]any)
 		if !ok {
 			t.Errorf("%s runs outside the VPC", id)
 			continue
 		}
-		subnets := toJSON(t, vpc["SubnetIds"])
-		if strings.Contains(subnets, "PublicSubnet") || strings.Count(subnets, "PrivateSubnet") != len(defaults.cfg.Network.AvailabilityZones) {
-			t.Errorf("%s is in subnets %s, want the %d private ones", id, subnets, len(defaults.cfg.Network.AvailabilityZones))
+		if got, want := defaults.resolver(t).Resolve(vpc["SubnetIds"]), privateSubnets(t); !sameSet(got, want) {
+			t.Errorf("%s is in subnets %v, want the private ones %v", id, got, want)
 		}
 	}
-	if functions != 2 {
-		t.Errorf("%d functions in the kubectl provider, want 2 (the handler and the provider framework's onEvent)", functions)
+	if len(functions) != 2 {
+		t.Errorf("functions %v in the kubectl provider, want 2 (the handler and the provider framework's onEvent)", functions)
 	}
 }
 
@@ -390,7 +431,7 @@ func TestClusterKubectlHandlerRunsInTheVpc(t *testing.T) {
 func TestNoV1ClusterAndNoNestedStacks(t *testing.T) {
 	for _, id := range stackIDs {
 		for _, typ := range []string{"Custom::AWSCDK-EKS-Cluster", "AWS::CloudFormation::Stack"} {
-			if n := len(resources(defaults.templates[id], typ)); n != 0 {
+			if n := len(cdktest.Resources(t, defaults.templates[id], typ)); n != 0 {
 				t.Errorf("%s has %d %s resources, want 0", id, n, typ)
 			}
 		}
@@ -408,18 +449,18 @@ func TestNoV1ClusterAndNoNestedStacks(t *testing.T) {
 func TestClusterLeavesNoLogsOrKeysBehind(t *testing.T) {
 	tpl := defaults.templates[clusterStackID]
 	var logGroupID string
-	for id, lg := range resources(tpl, "AWS::Logs::LogGroup") {
-		if props(lg)["LogGroupName"] == "/aws/eks/hybrid-llm/cluster" {
+	for id, lg := range cdktest.Resources(t, tpl, "AWS::Logs::LogGroup") {
+		if cdktest.Props(lg)["LogGroupName"] == "/aws/eks/hybrid-llm/cluster" {
 			logGroupID = id
-			if lg["DeletionPolicy"] != "Delete" || props(lg)["RetentionInDays"] != float64(90) {
-				t.Errorf("control-plane log group: DeletionPolicy %v, RetentionInDays %v; want Delete, 90", lg["DeletionPolicy"], props(lg)["RetentionInDays"])
+			if lg["DeletionPolicy"] != "Delete" || cdktest.Props(lg)["RetentionInDays"] != float64(90) {
+				t.Errorf("control-plane log group: DeletionPolicy %v, RetentionInDays %v; want Delete, 90", lg["DeletionPolicy"], cdktest.Props(lg)["RetentionInDays"])
 			}
 		}
 	}
 	if logGroupID == "" {
 		t.Fatal("no /aws/eks/hybrid-llm/cluster log group")
 	}
-	clusters := resources(tpl, "AWS::EKS::Cluster")
+	clusters := cdktest.Resources(t, tpl, "AWS::EKS::Cluster")
 	if len(clusters) != 1 {
 		t.Fatalf("%d EKS clusters, want 1", len(clusters))
 	}
@@ -430,22 +471,20 @@ func TestClusterLeavesNoLogsOrKeysBehind(t *testing.T) {
 	}
 	// The kubectl provider's function log groups (aws-eks-v2 retains them by
 	// default) expire and go with the stack too.
-	kubectlLogs := 0
-	for id, lg := range resources(tpl, "AWS::Logs::LogGroup") {
-		if !strings.HasPrefix(id, "ClusterKubectlProvider") {
-			continue
-		}
-		kubectlLogs++
-		if lg["DeletionPolicy"] != "Delete" || props(lg)["RetentionInDays"] != float64(90) {
-			t.Errorf("log group %s: DeletionPolicy %v, RetentionInDays %v; want Delete, 90", id, lg["DeletionPolicy"], props(lg)["RetentionInDays"])
+	logGroups := cdktest.Resources(t, tpl, "AWS::Logs::LogGroup")
+	kubectlLogs := logicalIDs(kubectlProvider(), "AWS::Logs::LogGroup")
+	for _, id := range kubectlLogs {
+		lg := logGroups[id]
+		if lg["DeletionPolicy"] != "Delete" || cdktest.Props(lg)["RetentionInDays"] != float64(90) {
+			t.Errorf("log group %s: DeletionPolicy %v, RetentionInDays %v; want Delete, 90", id, lg["DeletionPolicy"], cdktest.Props(lg)["RetentionInDays"])
 		}
 	}
-	if kubectlLogs != 2 {
-		t.Errorf("%d kubectl provider log groups, want 2 (handler, provider framework)", kubectlLogs)
+	if len(kubectlLogs) != 2 {
+		t.Errorf("kubectl provider log groups %v, want 2 (handler, provider framework)", kubectlLogs)
 	}
-	for id, k := range resources(tpl, "AWS::KMS::Key") {
-		if k["DeletionPolicy"] != "Delete" || props(k)["PendingWindowInDays"] != float64(30) {
-			t.Errorf("key %s: DeletionPolicy %v, PendingWindowInDays %v; want Delete, 30", id, k["DeletionPolicy"], props(k)["PendingWindowInDays"])
+	for id, k := range cdktest.Resources(t, tpl, "AWS::KMS::Key") {
+		if k["DeletionPolicy"] != "Delete" || cdktest.Props(k)["PendingWindowInDays"] != float64(30) {
+			t.Errorf("key %s: DeletionPolicy %v, PendingWindowInDays %v; want Delete, 30", id, k["DeletionPolicy"], cdktest.Props(k)["PendingWindowInDays"])
 		}
 	}
 }

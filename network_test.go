@@ -13,12 +13,12 @@ import (
 
 func TestNetworkSubnets(t *testing.T) {
 	tpl := defaults.templates[networkStackID]
-	subnets := resources(tpl, "AWS::EC2::Subnet")
+	subnets := cdktest.Resources(t, tpl, "AWS::EC2::Subnet")
 	azs := defaults.cfg.Network.AvailabilityZones
 
 	var public, private []map[string]any
 	for _, s := range subnets {
-		if props(s)["MapPublicIpOnLaunch"] == true {
+		if cdktest.Props(s)["MapPublicIpOnLaunch"] == true {
 			public = append(public, s)
 		} else {
 			private = append(private, s)
@@ -55,7 +55,7 @@ func TestNetworkSubnets(t *testing.T) {
 						t.Errorf("subnet has tag %s, which belongs on the other subnet kind", k)
 					}
 				}
-				gotAZs = append(gotAZs, props(s)["AvailabilityZone"].(string))
+				gotAZs = append(gotAZs, cdktest.Props(s)["AvailabilityZone"].(string))
 			}
 			for _, az := range azs {
 				if !slices.Contains(gotAZs, az) {
@@ -85,8 +85,8 @@ func TestNetworkNatGateways(t *testing.T) {
 			cdktest.Check(t, "NAT gateways", func() { tpl.ResourceCountIs(jsii.String("AWS::EC2::NatGateway"), jsii.Number(tt.want)) })
 			// Every private subnet still routes 0.0.0.0/0 through a NAT gateway.
 			nat := 0
-			for _, r := range resources(tpl, "AWS::EC2::Route") {
-				if _, ok := props(r)["NatGatewayId"]; ok {
+			for _, r := range cdktest.Resources(t, tpl, "AWS::EC2::Route") {
+				if _, ok := cdktest.Props(r)["NatGatewayId"]; ok {
 					nat++
 				}
 			}
@@ -111,12 +111,12 @@ func TestNetworkFlowLogsAndS3Endpoint(t *testing.T) {
 			"RetentionInDays": defaults.cfg.Network.FlowLogRetentionDays,
 		})
 	})
-	endpoints := resources(tpl, "AWS::EC2::VPCEndpoint")
+	endpoints := cdktest.Resources(t, tpl, "AWS::EC2::VPCEndpoint")
 	if len(endpoints) != 1 {
 		t.Fatalf("%d VPC endpoints, want 1 (S3 gateway)", len(endpoints))
 	}
 	for _, e := range endpoints {
-		p := props(e)
+		p := cdktest.Props(e)
 		if p["VpcEndpointType"] != "Gateway" || !strings.Contains(toJSON(t, p["ServiceName"]), ".s3") {
 			t.Errorf("endpoint = %v, want an S3 gateway endpoint", p)
 		}

@@ -41,8 +41,8 @@ func TestNodeGroups(t *testing.T) {
 	}
 	t.Run("only the GPU group is tainted", func(t *testing.T) {
 		tainted := 0
-		for _, ng := range resources(tpl, "AWS::EKS::Nodegroup") {
-			if _, ok := props(ng)["Taints"]; ok {
+		for _, ng := range cdktest.Resources(t, tpl, "AWS::EKS::Nodegroup") {
+			if _, ok := cdktest.Props(ng)["Taints"]; ok {
 				tainted++
 			}
 		}

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"reflect"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+
+	"github.com/hybrid-llm/platform/internal/cdktest"
+	"github.com/hybrid-llm/platform/internal/refpolicy"
 )
 
 // dependsOnOf returns a resource's DependsOn logical ids.
@@ -26,7 +29,7 @@ func dependsOnOf(r map[string]any) []string {
 // only returns the single resource of typ in tpl, failing otherwise.
 func only(t *testing.T, tpl assertions.Template, typ string) (string, map[string]any) {
 	t.Helper()
-	rs := resources(tpl, typ)
+	rs := cdktest.Resources(t, tpl, typ)
 	if len(rs) != 1 {
 		t.Fatalf("%d %s resources, want 1", len(rs), typ)
 	}
@@ -36,52 +39,51 @@ func only(t *testing.T, tpl assertions.Template, typ string) (string, map[string
 	return "", nil
 }
 
-// policyStatementsOf returns the statements of every inline policy attached
+// handlerStatements returns the statements of every inline policy attached
 // (AWS::IAM::Policy Roles) to the role of the Lambda function that backs the
 // custom resource r through a CDK Provider: the resource's ServiceToken is
 // the provider's framework function, whose environment names the user
-// function.
+// function's ARN.
 func handlerStatements(t *testing.T, tpl assertions.Template, r map[string]any) []map[string]any {
 	t.Helper()
-	framework := props(r)["ServiceToken"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
-	fns := resources(tpl, "AWS::Lambda::Function")
-	env := toJSON(t, props(fns[framework])["Environment"])
+	fns := cdktest.Resources(t, tpl, "AWS::Lambda::Function")
+	var framework map[string]any
+	for id, f := range fns {
+		if cdktest.Resolve(cdktest.Props(r)["ServiceToken"]) == ref(id, "Arn") {
+			framework = f
+		}
+	}
+	env, _ := cdktest.Resolve(cdktest.Props(framework)["Environment"]).(map[string]any)
+	vars, _ := env["Variables"].(map[string]any)
 	var handler string
 	for id, f := range fns {
-		if props(f)["Runtime"] == "provided.al2023" && strings.Contains(env, `"`+id+`"`) {
-			handler = id
+		for _, v := range vars {
+			if v == ref(id, "Arn") && cdktest.Props(f)["Runtime"] == "provided.al2023" {
+				handler = id
+			}
 		}
 	}
 	if handler == "" {
-		t.Fatalf("no Go handler behind %s (environment %s)", framework, env)
+		t.Fatalf("no Go handler behind %s (environment %v)", cdktest.Props(r)["ServiceToken"], env)
 	}
-	role := props(fns[handler])["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+	// The function's Role is "${<role>.Arn}"; a policy's Roles are "${<role>}".
+	role, _ := cdktest.Resolve(cdktest.Props(fns[handler])["Role"]).(string)
+	role = strings.TrimSuffix(role, ".Arn}") + "}"
 	var out []map[string]any
-	for _, p := range resources(tpl, "AWS::IAM::Policy") {
-		if !strings.Contains(toJSON(t, props(p)["Roles"]), `"`+role+`"`) {
+	for _, p := range cdktest.Resources(t, tpl, "AWS::IAM::Policy") {
+		roles, _ := cdktest.Resolve(cdktest.Props(p)["Roles"]).([]any)
+		if !slices.Contains(roles, any(role)) {
 			continue
 		}
-		for _, s := range props(p)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+		for _, s := range cdktest.Props(p)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
 			out = append(out, s.(map[string]any))
 		}
 	}
 	return out
 }
 
-func actionsOf(s map[string]any) []string {
-	switch a := s["Action"].(type) {
-	case string:
-		return []string{a}
-	case []any:
-		var out []string
-		for _, x := range a {
-			out = append(out, x.(string))
-		}
-		sort.Strings(out)
-		return out
-	}
-	return nil
-}
+// actionsOf returns the actions of one statement, sorted.
+func actionsOf(s map[string]any) []string { return refpolicy.Actions([]any{s}) }
 
 // TestSpotServiceLinkedRole: the add-ons stack ensures the EC2 Spot
 // service-linked role before any NodePool, whatever sweeper.enabled says; it
@@ -97,20 +99,20 @@ func TestSpotServiceLinkedRole(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tpl := tc.s.templates[addonsStackID]
 			id, r := only(t, tpl, "Custom::SpotServiceLinkedRole")
-			if got := props(r)["AWSServiceName"]; got != "spot.amazonaws.com" {
+			if got := cdktest.Props(r)["AWSServiceName"]; got != "spot.amazonaws.com" {
 				t.Errorf("AWSServiceName = %v", got)
 			}
 			if r["DeletionPolicy"] != "Retain" || r["UpdateReplacePolicy"] != "Retain" {
 				t.Errorf("DeletionPolicy %v, UpdateReplacePolicy %v; want Retain: the role is account-wide", r["DeletionPolicy"], r["UpdateReplacePolicy"])
 			}
 			pools := 0
-			for lid, m := range resources(tpl, "Custom::AWSCDK-EKS-KubernetesResource") {
-				if !strings.Contains(toJSON(t, props(m)["Manifest"]), `\"kind\":\"NodePool\"`) {
+			for lid, m := range tc.s.manifests(t) {
+				if m.kind() != "NodePool" {
 					continue
 				}
 				pools++
-				if !slices.Contains(dependsOnOf(m), id) {
-					t.Errorf("NodePool manifest %s does not depend on the Spot service-linked role %s: %v", lid, id, dependsOnOf(m))
+				if !slices.Contains(dependsOnOf(m.Resource), id) {
+					t.Errorf("NodePool manifest %s does not depend on the Spot service-linked role %s: %v", lid, id, dependsOnOf(m.Resource))
 				}
 			}
 			if pools == 0 {
@@ -123,11 +125,11 @@ func TestSpotServiceLinkedRole(t *testing.T) {
 			if got := actionsOf(st[0]); !slices.Equal(got, []string{"iam:CreateServiceLinkedRole"}) {
 				t.Errorf("actions %v", got)
 			}
-			if res := toJSON(t, st[0]["Resource"]); !strings.Contains(res, `:role/aws-service-role/spot.amazonaws.com/AWSServiceRoleForEC2Spot"`) || strings.Contains(res, "*") {
-				t.Errorf("resource %s, want the role's ARN only", res)
+			if res, want := cdktest.Resolve(st[0]["Resource"]), "arn:aws:iam::${AWS::AccountId}:role/aws-service-role/spot.amazonaws.com/AWSServiceRoleForEC2Spot"; res != want {
+				t.Errorf("resource %v, want the role's ARN only: %s", res, want)
 			}
-			if c := toJSON(t, st[0]["Condition"]); c != `{"StringEquals":{"iam:AWSServiceName":"spot.amazonaws.com"}}` {
-				t.Errorf("condition %s", c)
+			if c, want := st[0]["Condition"], map[string]any{"StringEquals": map[string]any{"iam:AWSServiceName": "spot.amazonaws.com"}}; !reflect.DeepEqual(c, want) {
+				t.Errorf("condition %v, want %v", c, want)
 			}
 		})
 	}
@@ -142,13 +144,13 @@ func TestNetworkVpcSweeper(t *testing.T) {
 	_, r := only(t, tpl, "Custom::VpcSweeper")
 	vpcID, _ := only(t, tpl, "AWS::EC2::VPC")
 	cluster := defaults.cfg.ClusterName
-	if got := props(r)["ClusterName"]; got != cluster {
+	if got := cdktest.Props(r)["ClusterName"]; got != cluster {
 		t.Errorf("ClusterName = %v", got)
 	}
-	if got := toJSON(t, props(r)["VpcId"]); got != `{"Ref":"`+vpcID+`"}` {
-		t.Errorf("VpcId = %s", got)
+	if got := cdktest.Resolve(cdktest.Props(r)["VpcId"]); got != ref(vpcID, "") {
+		t.Errorf("VpcId = %v, want %s", got, ref(vpcID, ""))
 	}
-	subnets := resources(tpl, "AWS::EC2::Subnet")
+	subnets := cdktest.Resources(t, tpl, "AWS::EC2::Subnet")
 	if len(subnets) == 0 {
 		t.Fatal("no subnets")
 	}
@@ -158,11 +160,14 @@ func TestNetworkVpcSweeper(t *testing.T) {
 		}
 	}
 
-	vpcArn := `{"Fn::Join":["",["arn:aws:ec2:us-west-2:",{"Ref":"AWS::AccountId"},":vpc/",{"Ref":"` + vpcID + `"}]]}`
-	want := map[string]string{ // action -> condition
-		"ec2:DeleteNetworkInterface": `{"StringEquals":{"ec2:Vpc":` + vpcArn + `}}`,
-		"ec2:DeleteSecurityGroup": `{"StringEquals":{"aws:ResourceTag/aws:eks:cluster-name":"` + cluster +
-			`","aws:ResourceTag/kubernetes.io/cluster/` + cluster + `":"owned","ec2:Vpc":` + vpcArn + `}}`,
+	vpcArn := "arn:aws:ec2:us-west-2:${AWS::AccountId}:vpc/" + ref(vpcID, "")
+	want := map[string]any{ // action -> condition
+		"ec2:DeleteNetworkInterface": map[string]any{"StringEquals": map[string]any{"ec2:Vpc": vpcArn}},
+		"ec2:DeleteSecurityGroup": map[string]any{"StringEquals": map[string]any{
+			"aws:ResourceTag/aws:eks:cluster-name":             cluster,
+			"aws:ResourceTag/kubernetes.io/cluster/" + cluster: "owned",
+			"ec2:Vpc": vpcArn,
+		}},
 	}
 	readOnly := []string{"cloudformation:DescribeStacks", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups"}
 	seen := map[string]bool{}
@@ -177,8 +182,8 @@ func TestNetworkVpcSweeper(t *testing.T) {
 				t.Errorf("unexpected action %s", a)
 				continue
 			}
-			if got := toJSON(t, s["Condition"]); got != cond {
-				t.Errorf("%s condition\n got %s\nwant %s", a, got, cond)
+			if got := cdktest.Resolve(s["Condition"]); !reflect.DeepEqual(got, cond) {
+				t.Errorf("%s condition\n got %v\nwant %v", a, got, cond)
 			}
 		}
 	}
@@ -187,13 +192,13 @@ func TestNetworkVpcSweeper(t *testing.T) {
 			t.Errorf("action %s not granted", a)
 		}
 	}
-	if got := toJSON(t, handlerStatementFor(t, tpl, r, "cloudformation:DescribeStacks")["Resource"]); got != `{"Ref":"AWS::StackId"}` {
-		t.Errorf("DescribeStacks on %s, want this stack only", got)
+	if got := cdktest.Resolve(handlerStatementFor(t, tpl, r, "cloudformation:DescribeStacks")["Resource"]); got != "${AWS::StackId}" {
+		t.Errorf("DescribeStacks on %v, want this stack only", got)
 	}
 
 	t.Run("off when sweeper.enabled=false", func(t *testing.T) {
 		s := mustSynthesize(t, map[string]any{"hybridLlm.sweeper.enabled": "false"})
-		if n := len(resources(s.templates[networkStackID], "Custom::VpcSweeper")); n != 0 {
+		if n := len(cdktest.Resources(t, s.templates[networkStackID], "Custom::VpcSweeper")); n != 0 {
 			t.Errorf("%d VPC sweepers with sweeper.enabled=false", n)
 		}
 	})

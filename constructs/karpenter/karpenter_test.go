@@ -16,6 +16,7 @@ import (
 
 	"github.com/hybrid-llm/platform/constructs/karpenter"
 	"github.com/hybrid-llm/platform/internal/cdktest"
+	"github.com/hybrid-llm/platform/internal/refpolicy"
 )
 
 const pinned = "1.14.1"
@@ -326,10 +327,10 @@ func TestControllerPolicy(t *testing.T) {
 	}{
 		{"literal name: statements equal upstream (actions, resources, tag conditions)",
 			norm.Canonical(t, litStatements), norm.Canonical(t, referenceStatements(t, literal, "llm"))},
-		{"literal name: actions equal upstream", cdktest.Actions(litStatements), refActions},
+		{"literal name: actions equal upstream", refpolicy.Actions(litStatements), refActions},
 		{"token name: statements equal upstream once CfnJson values resolve",
 			norm.Canonical(t, token.resolveCfnJSON(t, tokStatements).([]any)), norm.Canonical(t, referenceStatements(t, token, "${ImportedClusterName}"))},
-		{"token name: actions equal upstream", cdktest.Actions(tokStatements), refActions},
+		{"token name: actions equal upstream", refpolicy.Actions(tokStatements), refActions},
 		{"minimizePolicies: statements still equal upstream",
 			norm.Canonical(t, minStatements), norm.Canonical(t, referenceStatements(t, minimized, "llm"))},
 		{"upstream Sids kept and unique", len(sids), len(litStatements)},

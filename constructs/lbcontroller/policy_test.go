@@ -13,6 +13,7 @@ import (
 
 	"github.com/hybrid-llm/platform/constructs/lbcontroller"
 	"github.com/hybrid-llm/platform/internal/cdktest"
+	"github.com/hybrid-llm/platform/internal/refpolicy"
 )
 
 const pinned = "v3.5.0"
@@ -134,8 +135,8 @@ func TestSynthesizedPolicy(t *testing.T) {
 	}{
 		{"statements equal upstream (actions, resources, conditions)",
 			cdktest.Statements{}.Canonical(t, plain["Statement"].([]any)), cdktest.Statements{}.Canonical(t, refPartitioned["Statement"].([]any))},
-		{"actions equal upstream", cdktest.Actions(plain["Statement"].([]any)), refActions},
-		{"actions equal upstream with minimizePolicies", cdktest.Actions(minimized["Statement"].([]any)), refActions},
+		{"actions equal upstream", refpolicy.Actions(plain["Statement"].([]any)), refActions},
+		{"actions equal upstream with minimizePolicies", refpolicy.Actions(minimized["Statement"].([]any)), refActions},
 		{"no hard-coded aws partition", strings.Contains(string(plainJSON), "arn:aws:"), false},
 		{"partition pseudo parameter used", strings.Contains(string(plainJSON), `{"Ref":"AWS::Partition"}`), true},
 		{"cluster tag condition kept", strings.Contains(string(plainJSON), `"aws:ResourceTag/elbv2.k8s.aws/cluster":"false"`), true},

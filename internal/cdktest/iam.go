@@ -14,52 +14,23 @@ import (
 type Statements struct {
 	// ImportValue, when set, is the string every {"Fn::ImportValue": ...}
 	// flattens to (e.g. a cluster name exported by the cluster stack).
-	// Default: Fn::ImportValue is kept as an object.
+	// Default: "${import:<export name>}", as Resolve renders it.
 	ImportValue string
 	// SortConditionValues sorts the value lists inside Condition blocks.
 	// Default: condition value lists keep their order.
 	SortConditionValues bool
 }
 
-// Flatten renders CloudFormation intrinsics in v as strings for comparison:
-// {"Ref": X} -> "${X}", {"Fn::GetAtt": [X, A]} -> "${X.A}", Fn::Join parts
-// joined (so a synthesized partition shows as "${AWS::Partition}"), and
-// Fn::ImportValue as s.ImportValue when set.
+// Flatten renders CloudFormation intrinsics in v as strings for comparison,
+// as Resolve does (so a synthesized partition shows as "${AWS::Partition}"),
+// with every Fn::ImportValue as s.ImportValue when set.
 func (s Statements) Flatten(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		if ref, ok := t["Ref"].(string); ok && len(t) == 1 {
-			return "${" + ref + "}"
-		}
-		if _, ok := t["Fn::ImportValue"]; ok && len(t) == 1 && s.ImportValue != "" {
+	return Resolver{Value: func(placeholder string) string {
+		if s.ImportValue != "" && strings.HasPrefix(placeholder, "${import:") {
 			return s.ImportValue
 		}
-		if ga, ok := t["Fn::GetAtt"].([]any); ok && len(t) == 1 {
-			return fmt.Sprintf("${%v.%v}", ga[0], ga[1])
-		}
-		if join, ok := t["Fn::Join"].([]any); ok && len(t) == 1 {
-			var b strings.Builder
-			for i, p := range join[1].([]any) {
-				if i > 0 {
-					b.WriteString(join[0].(string))
-				}
-				b.WriteString(fmt.Sprint(s.Flatten(p)))
-			}
-			return b.String()
-		}
-		out := map[string]any{}
-		for k, e := range t {
-			out[k] = s.Flatten(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(t))
-		for i, e := range t {
-			out[i] = s.Flatten(e)
-		}
-		return out
-	}
-	return v
+		return placeholder
+	}}.Resolve(v)
 }
 
 // Canonical renders each statement as a JSON string, flattened, with sorted
@@ -103,22 +74,6 @@ func SortedSet(v any) []string {
 		for _, e := range t {
 			out = append(out, fmt.Sprint(e))
 		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-// Actions returns the distinct actions of statements, sorted.
-func Actions(statements []any) []string {
-	seen := map[string]bool{}
-	for _, s := range statements {
-		for _, a := range SortedSet(s.(map[string]any)["Action"]) {
-			seen[a] = true
-		}
-	}
-	var out []string
-	for a := range seen {
-		out = append(out, a)
 	}
 	sort.Strings(out)
 	return out
