@@ -20,6 +20,7 @@ import (
 	"github.com/hybrid-llm/platform/constructs/karpenter"
 	"github.com/hybrid-llm/platform/constructs/lbcontroller"
 	"github.com/hybrid-llm/platform/internal/cdktest"
+	"github.com/hybrid-llm/platform/internal/cfntemplate"
 	"github.com/hybrid-llm/platform/internal/chartkeys"
 	"github.com/hybrid-llm/platform/internal/refpolicy"
 )
@@ -773,7 +774,7 @@ func TestAddonsDoNotChangeClusterResources(t *testing.T) {
 	alone := assertions.Template_FromStack(cluster, nil)
 	resourcesJSON := func(tpl assertions.Template) string {
 		m := *tpl.ToJSON()
-		raw, err := normalize(map[string]any{"Resources": m["Resources"]})
+		raw, err := cfntemplate.Normalize(map[string]any{"Resources": m["Resources"]})
 		if err != nil {
 			t.Fatal(err)
 		}

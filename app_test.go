@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/hybrid-llm/platform/config"
 	"github.com/hybrid-llm/platform/internal/cdktest"
+	"github.com/hybrid-llm/platform/internal/cfntemplate"
 )
 
 // update rewrites the golden files: npm run golden
@@ -264,35 +264,6 @@ func TestStackDependencies(t *testing.T) {
 	}
 }
 
-// assetHash matches the 64-hex content hashes CDK puts in asset file names
-// (S3Key, TemplateURL): they change with the CDK version and asset bytes.
-var assetHash = regexp.MustCompile(`[0-9a-f]{64}`)
-
-// normalize makes a template stable for a golden file: asset hashes become a
-// placeholder and CDK's metadata resource is dropped. Everything else,
-// logical ids included, stays: a changed logical id replaces a resource.
-func normalize(tpl map[string]any) ([]byte, error) {
-	if res, ok := tpl["Resources"].(map[string]any); ok {
-		for id, r := range res {
-			if m, _ := r.(map[string]any); m["Type"] == "AWS::CDK::Metadata" {
-				delete(res, id)
-			}
-		}
-	}
-	if cond, ok := tpl["Conditions"].(map[string]any); ok {
-		delete(cond, "CDKMetadataAvailable")
-		if len(cond) == 0 {
-			delete(tpl, "Conditions")
-		}
-	}
-	raw, err := json.MarshalIndent(tpl, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	raw = assetHash.ReplaceAll(raw, []byte("<asset-hash>"))
-	return append(raw, '\n'), nil
-}
-
 // TestGolden compares every stack's template with testdata/<Stack>.template.json.
 // After an intended change: npm run golden
 // identityModes are the apps of both config.Identities, each with its golden
@@ -321,7 +292,7 @@ func TestGolden(t *testing.T) {
 // with -update).
 func golden(t *testing.T, s *synthesized, dir, id string) {
 	t.Helper()
-	got, err := normalize(*s.templates[id].ToJSON())
+	got, err := cfntemplate.Normalize(*s.templates[id].ToJSON())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,30 +342,6 @@ func lineDiff(want, got string) string {
 		b.WriteString("+ " + l + "\n")
 	}
 	return b.String()
-}
-
-func TestNormalize(t *testing.T) {
-	hash := strings.Repeat("ab", 32)
-	tpl := map[string]any{
-		"Resources": map[string]any{
-			"CDKMetadata": map[string]any{"Type": "AWS::CDK::Metadata"},
-			"Fn":          map[string]any{"Type": "AWS::Lambda::Function", "Properties": map[string]any{"S3Key": hash + ".zip"}},
-		},
-		"Conditions": map[string]any{"CDKMetadataAvailable": map[string]any{}},
-	}
-	got, err := normalize(tpl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := string(got)
-	for _, bad := range []string{hash, "CDKMetadata", "Conditions"} {
-		if strings.Contains(s, bad) {
-			t.Errorf("normalized template still contains %q:\n%s", bad, s)
-		}
-	}
-	if !strings.Contains(s, `"S3Key": "<asset-hash>.zip"`) || !strings.Contains(s, "AWS::Lambda::Function") {
-		t.Errorf("normalized template lost what it must keep:\n%s", s)
-	}
 }
 
 func TestLineDiffShowsTheChange(t *testing.T) {

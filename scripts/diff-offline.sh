@@ -15,9 +15,12 @@
 #                     (CI: --markdown "$GITHUB_STEP_SUMMARY")
 #   -- ARGS           pass ARGS to `cdk synth` (e.g. -c key=value)
 #
-# Like the golden files, the synthesized templates have their asset hashes
-# replaced by <asset-hash>, so a changed Lambda bundle or nested-stack
-# template does not show here (the live diff in CI shows them).
+# The synthesized templates are normalized exactly like the golden files
+# (internal/cfntemplate: asset hashes become <asset-hash>), so a changed
+# Lambda bundle or nested-stack template does not show here (the live diff in
+# CI shows them). Each stack's summary comes from comparing the two templates'
+# resources (cfntemplate diff): replaced (logical id or type changed),
+# removed, added, modified; `cdk diff`'s own output is shown for reading.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +42,7 @@ unset AWS_PROFILE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN
 export AWS_REGION="${AWS_REGION:-us-west-2}" AWS_EC2_METADATA_DISABLED=true
 export CDK_DISABLE_CLI_TELEMETRY=true CDK_DISABLE_VERSION_CHECK=true
 cdk() { npx --no-install cdk --no-notices --no-color "$@"; }
+cfntemplate() { go run ./internal/cfntemplate/cmd/cfntemplate "$@"; }
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -52,9 +56,7 @@ if ! cdk synth --quiet --no-path-metadata --no-asset-metadata --no-version-repor
   echo "diff-offline: cdk synth failed" >&2
   exit 1
 fi
-for f in "$asm"/*.template.json; do
-  sed -E -i 's/[0-9a-f]{64}/<asset-hash>/g' "$f"
-done
+cfntemplate normalize "$asm"/*.template.json
 
 mapfile -t stacks < <(cdk ls --app "$asm" 2>/dev/null)
 [ "${#stacks[@]}" -gt 0 ] || { echo "diff-offline: no stacks in the cloud assembly" >&2; exit 1; }
@@ -73,24 +75,37 @@ for stack in "${stacks[@]}"; do
   else
     echo '{}' >"$baseline"
   fi
-  out=$(cdk diff --app "$asm" --exclusively --template "$baseline" "$stack" 2>&1 | grep -v '^npm warn')
-  printf '%s\n' "$out" >"$work/$stack.diff"
-  echo "$out"
-  if grep -q 'There were no differences' <<<"$out"; then
-    statuses+=("no change")
-  elif grep -q 'Number of stacks with differences: 1' <<<"$out"; then
-    changed+=("$stack")
-    # Replacements and removals are what a reviewer must not miss.
-    destructive=$(grep -cE 'requires replacement|may be replaced|may cause replacement|^\[-\] ' <<<"$out" || true)
-    if [ "$destructive" -gt 0 ]; then
-      statuses+=("changed: $destructive resource(s) replaced or removed")
-    else
-      statuses+=("changed")
-    fi
-  else
+  # The exit status is cdk diff's own (no pipe): its error must reach the
+  # message below, not stop the script under `set -e -o pipefail`.
+  if ! out=$(cdk diff --app "$asm" --exclusively --template "$baseline" "$stack" 2>&1); then
+    printf '%s\n' "$out" >&2
     echo "diff-offline: cdk diff of $stack failed" >&2
     exit 1
   fi
+  out=$(grep -v '^npm warn' <<<"$out" || true)
+  printf '%s\n' "$out" >"$work/$stack.diff"
+  echo "$out"
+  if ! cfntemplate diff "$baseline" "$asm/$stack.template.json" >"$work/$stack.changes"; then
+    echo "diff-offline: comparing the templates of $stack failed" >&2
+    exit 1
+  fi
+  # Resources aside, the templates may differ in outputs or parameters.
+  if [ ! -s "$work/$stack.changes" ] && cmp -s "$baseline" "$asm/$stack.template.json"; then
+    statuses+=("no change")
+    continue
+  fi
+  changed+=("$stack")
+  sed 's/^/    /' "$work/$stack.changes"
+  count() { grep -c "^$1 " "$work/$stack.changes" || true; }
+  replaced=$(count replaced) removed=$(count removed) added=$(count added) modified=$(count modified)
+  status="changed:"
+  # Replacements and removals are what a reviewer must not miss.
+  [ "$replaced" -gt 0 ] && status+=" $replaced replaced"
+  [ "$removed" -gt 0 ] && status+=" $removed removed"
+  [ "$added" -gt 0 ] && status+=" $added added"
+  [ "$modified" -gt 0 ] && status+=" $modified modified"
+  [ "$status" = "changed:" ] && status+=" outputs or parameters only"
+  statuses+=("$status")
 done
 
 echo
@@ -114,7 +129,7 @@ if [ -n "$markdown" ]; then
     echo "|---|---|"
     for i in "${!stacks[@]}"; do
       case "${statuses[$i]}" in
-        *replaced*) echo "| ${stacks[$i]} | **${statuses[$i]}** |" ;;
+        *replaced*|*removed*) echo "| ${stacks[$i]} | **${statuses[$i]}** |" ;;
         *) echo "| ${stacks[$i]} | ${statuses[$i]} |" ;;
       esac
     done
@@ -123,6 +138,8 @@ if [ -n "$markdown" ]; then
       echo "<details><summary>$stack</summary>"
       echo
       echo '```'
+      cat "$work/$stack.changes"
+      echo
       grep -vE '^(Stack |✨|$)' "$work/$stack.diff" || true
       echo '```'
       echo "</details>"
