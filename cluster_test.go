@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -16,15 +15,6 @@ import (
 
 	"github.com/hybrid-llm/platform/internal/cdktest"
 )
-
-func toJSON(t *testing.T, v any) string {
-	t.Helper()
-	raw, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(raw)
-}
 
 // clusterProps returns the properties of the stack's one native EKS cluster.
 func clusterProps(t *testing.T, tpl assertions.Template) map[string]any {
@@ -42,24 +32,24 @@ func clusterProps(t *testing.T, tpl assertions.Template) map[string]any {
 func TestClusterControlPlane(t *testing.T) {
 	cfg := clusterProps(t, defaults.templates[clusterStackID])
 	vpcConfig, _ := cfg["ResourcesVpcConfig"].(map[string]any)
+	type m = map[string]any
 	tests := []struct {
-		name string
-		got  any
-		want string
+		name      string
+		got, want any
 	}{
-		{"name", cfg["Name"], `"hybrid-llm"`},
-		{"Kubernetes version", cfg["Version"], `"1.36"`},
-		{"API authentication mode (access entries, no aws-auth), no admin entry for the deployer", cfg["AccessConfig"], `{"AuthenticationMode":"API","BootstrapClusterCreatorAdminPermissions":false}`},
-		{"managed node groups, not Auto Mode", cfg["ComputeConfig"], `{"Enabled":false}`},
-		{"all control-plane log types", cfg["Logging"], `{"ClusterLogging":{"EnabledTypes":[{"Type":"api"},{"Type":"audit"},{"Type":"authenticator"},{"Type":"controllerManager"},{"Type":"scheduler"}]}}`},
-		{"private endpoint", vpcConfig["EndpointPrivateAccess"], `true`},
-		{"public endpoint", vpcConfig["EndpointPublicAccess"], `true`},
-		{"public endpoint CIDRs", vpcConfig["PublicAccessCidrs"], `["0.0.0.0/0"]`},
+		{"name", cfg["Name"], "hybrid-llm"},
+		{"Kubernetes version", cfg["Version"], "1.36"},
+		{"API authentication mode (access entries, no aws-auth), no admin entry for the deployer", cfg["AccessConfig"], m{"AuthenticationMode": "API", "BootstrapClusterCreatorAdminPermissions": false}},
+		{"managed node groups, not Auto Mode", cfg["ComputeConfig"], m{"Enabled": false}},
+		{"all control-plane log types", cfg["Logging"], m{"ClusterLogging": m{"EnabledTypes": []any{m{"Type": "api"}, m{"Type": "audit"}, m{"Type": "authenticator"}, m{"Type": "controllerManager"}, m{"Type": "scheduler"}}}}},
+		{"private endpoint", vpcConfig["EndpointPrivateAccess"], true},
+		{"public endpoint", vpcConfig["EndpointPublicAccess"], true},
+		{"public endpoint CIDRs", vpcConfig["PublicAccessCidrs"], []any{"0.0.0.0/0"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := toJSON(t, tt.got); got != tt.want {
-				t.Errorf("got %s, want %s", got, tt.want)
+			if !reflect.DeepEqual(tt.got, tt.want) {
+				t.Errorf("got %v, want %v", tt.got, tt.want)
 			}
 		})
 	}
@@ -217,10 +207,7 @@ func TestEveryEKSClusterKeepsTheEKS1AndEKS2Guardrails(t *testing.T) {
 	}
 	for _, m := range mutations {
 		t.Run(m.name, func(t *testing.T) {
-			var p map[string]any // a deep copy of the real cluster's properties
-			if err := json.Unmarshal([]byte(toJSON(t, clusterProps(t, defaults.templates[clusterStackID]))), &p); err != nil {
-				t.Fatal(err)
-			}
+			p := cdktest.Plain(t, clusterProps(t, defaults.templates[clusterStackID])).(map[string]any) // a deep copy
 			m.mutate(p)
 			if got := strings.Join(eksGuardrails(p), "; "); !strings.Contains(got, m.want) {
 				t.Errorf("violations %q do not contain %q", got, m.want)
@@ -239,8 +226,8 @@ func TestClusterKubernetesVersionFromConfig(t *testing.T) {
 func TestClusterEndpointCidrsFromConfig(t *testing.T) {
 	s := mustSynthesize(t, map[string]any{"hybridLlm.endpointPublicCidrs": "203.0.113.0/24,198.51.100.7/32"})
 	vpcConfig, _ := clusterProps(t, s.templates[clusterStackID])["ResourcesVpcConfig"].(map[string]any)
-	if got := toJSON(t, vpcConfig["PublicAccessCidrs"]); got != `["203.0.113.0/24","198.51.100.7/32"]` {
-		t.Errorf("PublicAccessCidrs = %s", got)
+	if got, want := vpcConfig["PublicAccessCidrs"], []any{"203.0.113.0/24", "198.51.100.7/32"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("PublicAccessCidrs = %v, want %v", got, want)
 	}
 }
 
@@ -250,7 +237,7 @@ func TestClusterKubectlLayerIs136(t *testing.T) {
 	want := "/opt/kubectl/kubectl 1.36."
 	var kubectl []string
 	for id, l := range layers {
-		if strings.Contains(toJSON(t, cdktest.Props(l)["Description"]), want) {
+		if description, _ := cdktest.Props(l)["Description"].(string); strings.Contains(description, want) {
 			kubectl = append(kubectl, id)
 		}
 	}
@@ -382,7 +369,9 @@ func TestClusterNodeRole(t *testing.T) {
 	tpl := defaults.templates[clusterStackID]
 	var nodeRole map[string]any
 	for _, r := range cdktest.Resources(t, tpl, "AWS::IAM::Role") {
-		if strings.Contains(toJSON(t, cdktest.Props(r)["AssumeRolePolicyDocument"]), "ec2.amazonaws.com") {
+		if slices.ContainsFunc(trustStatements(r), func(st map[string]any) bool {
+			return reflect.DeepEqual(st["Principal"], map[string]any{"Service": "ec2.amazonaws.com"})
+		}) {
 			if nodeRole != nil {
 				t.Fatal("more than one role trusted by ec2.amazonaws.com")
 			}
@@ -392,14 +381,12 @@ func TestClusterNodeRole(t *testing.T) {
 	if nodeRole == nil {
 		t.Fatal("no node role trusted by ec2.amazonaws.com")
 	}
-	policies := toJSON(t, cdktest.Props(nodeRole)["ManagedPolicyArns"])
+	var want []any
 	for _, p := range []string{"AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryPullOnly", "AmazonSSMManagedInstanceCore"} {
-		if !strings.Contains(policies, ":iam::aws:policy/"+p+`"`) {
-			t.Errorf("node role lacks %s: %s", p, policies)
-		}
+		want = append(want, "arn:${AWS::Partition}:iam::aws:policy/"+p)
 	}
-	if n := strings.Count(policies, ":iam::aws:policy/"); n != 4 {
-		t.Errorf("node role has %d managed policies, want exactly 4: %s", n, policies)
+	if got := cdktest.Resolve(cdktest.Props(nodeRole)["ManagedPolicyArns"]); !sameSet(got, want) {
+		t.Errorf("node role managed policies = %v, want exactly %v", got, want)
 	}
 }
 
@@ -465,7 +452,7 @@ func TestClusterLeavesNoLogsOrKeysBehind(t *testing.T) {
 		t.Fatalf("%d EKS clusters, want 1", len(clusters))
 	}
 	for id, c := range clusters {
-		if !strings.Contains(toJSON(t, c["DependsOn"]), `"`+logGroupID+`"`) {
+		if !slices.Contains(dependsOnOf(c), logGroupID) {
 			t.Errorf("cluster %s does not depend on the log group: EKS would create it first", id)
 		}
 	}
