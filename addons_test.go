@@ -10,17 +10,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseksv2"
-	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/hybrid-llm/platform/constructs/irsarole"
 	"github.com/hybrid-llm/platform/constructs/karpenter"
 	"github.com/hybrid-llm/platform/constructs/lbcontroller"
 	"github.com/hybrid-llm/platform/internal/cdktest"
-	"github.com/hybrid-llm/platform/internal/cfntemplate"
 	"github.com/hybrid-llm/platform/internal/chartkeys"
 	"github.com/hybrid-llm/platform/internal/refpolicy"
 )
@@ -264,50 +261,51 @@ func TestAddonsLoadBalancerControllerKeepsItsWebhookCertificate(t *testing.T) {
 	}
 }
 
+// lbcAppVersion returns the Load Balancer Controller version of the
+// configured chart.
+func lbcAppVersion(t *testing.T) string {
+	t.Helper()
+	v, err := lbcontroller.AppVersion(defaults.cfg.LoadBalancerController.ChartVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 // TestAddonsLoadBalancerControllerCRDs: the CRDs of the pinned controller
 // version are applied, one manifest each, before the release (which skips
 // its crds/), exactly as embedded, and retained on delete.
 func TestAddonsLoadBalancerControllerCRDs(t *testing.T) {
-	app, err := lbcontroller.AppVersion(defaults.cfg.LoadBalancerController.ChartVersion)
-	if err != nil {
-		t.Fatal(err)
-	}
+	app := lbcAppVersion(t)
 	embedded, err := lbcontroller.CRDs(app)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tpl := defaults.templates[addonsStackID]
 	lbc := helmCharts(t)[lbcontroller.ChartName]
 	if cdktest.Props(lbc)["SkipCrds"] != true {
 		t.Errorf("%s SkipCrds = %v, want true (the manifests own the CRDs)", lbcontroller.ChartName, cdktest.Props(lbc)["SkipCrds"])
 	}
 	lbcDeps, _ := lbc["DependsOn"].([]any)
 	got := map[string]any{}
-	for id, m := range cdktest.Resources(t, tpl, "Custom::AWSCDK-EKS-KubernetesResource") {
-		s, ok := cdktest.Props(m)["Manifest"].(string)
-		if !ok {
+	for id, m := range defaults.manifests(t) {
+		if m.kind() != "CustomResourceDefinition" {
 			continue
 		}
-		var objs []map[string]any
-		if err := json.Unmarshal([]byte(s), &objs); err != nil {
-			t.Fatalf("manifest %s: %v", id, err)
-		}
-		if len(objs) != 1 || objs[0]["kind"] != "CustomResourceDefinition" {
-			continue
-		}
-		name := lbcontroller.CRDName(objs[0])
-		got[name] = objs[0]
+		crd, r := m.Objects[0], m.Resource
+		raw, _ := cdktest.Props(r)["Manifest"].(string)
+		name := lbcontroller.CRDName(crd)
+		got[name] = crd
 		if !slices.Contains(lbcDeps, any(id)) {
 			t.Errorf("CRD %s (%s) is not applied before the %s release: DependsOn %v", name, id, lbcontroller.ChartName, lbcDeps)
 		}
-		if m["DeletionPolicy"] != "Retain" || m["UpdateReplacePolicy"] != "Retain" {
-			t.Errorf("CRD %s: DeletionPolicy %v, UpdateReplacePolicy %v, want Retain", name, m["DeletionPolicy"], m["UpdateReplacePolicy"])
+		if r["DeletionPolicy"] != "Retain" || r["UpdateReplacePolicy"] != "Retain" {
+			t.Errorf("CRD %s: DeletionPolicy %v, UpdateReplacePolicy %v, want Retain", name, r["DeletionPolicy"], r["UpdateReplacePolicy"])
 		}
-		if cdktest.Props(m)["Overwrite"] != true {
-			t.Errorf("CRD %s: Overwrite = %v, want true (kubectl apply, which also upgrades)", name, cdktest.Props(m)["Overwrite"])
+		if cdktest.Props(r)["Overwrite"] != true {
+			t.Errorf("CRD %s: Overwrite = %v, want true (kubectl apply, which also upgrades)", name, cdktest.Props(r)["Overwrite"])
 		}
-		if len(s) >= lbcontroller.MaxCRDManifestBytes {
-			t.Errorf("CRD %s manifest is %d bytes, over %d", name, len(s), lbcontroller.MaxCRDManifestBytes)
+		if len(raw) >= lbcontroller.MaxCRDManifestBytes {
+			t.Errorf("CRD %s manifest is %d bytes, over %d", name, len(raw), lbcontroller.MaxCRDManifestBytes)
 		}
 	}
 	want := map[string]any{}
@@ -619,10 +617,7 @@ func grantedActions(t *testing.T, s *synthesized, namespace, name string) map[st
 // exactly the actions of the official policy of the pinned version (no
 // broader managed policy such as ElasticLoadBalancingFullAccess).
 func TestAddonsControllerIAMCoversOfficialPolicies(t *testing.T) {
-	lbcVersion, err := lbcontroller.AppVersion(defaults.cfg.LoadBalancerController.ChartVersion)
-	if err != nil {
-		t.Fatal(err)
-	}
+	lbcVersion := lbcAppVersion(t)
 	lbcRef, err := lbcontroller.ReferenceActions(lbcVersion)
 	if err != nil {
 		t.Fatal(err)
@@ -756,41 +751,6 @@ func TestAddonsInterruptionQueueAndRules(t *testing.T) {
 	}
 }
 
-// TestAddonsDoNotChangeClusterResources builds the app with newApp but
-// without the add-ons stack and compares the cluster stack's resources with
-// the full app's: the add-ons may add exports (Outputs) to it, never
-// resources. newApp creates the stacks in deployment order; a construct that
-// already holds the add-ons stack's id makes it fail exactly where it would
-// create that stack, after the network, cluster and node group stacks exist.
-func TestAddonsDoNotChangeClusterResources(t *testing.T) {
-	ctx, err := cdkJSONContext()
-	if err != nil {
-		t.Fatal(err)
-	}
-	app := cdktest.NewApp(t, &awscdk.AppProps{Context: &ctx})
-	constructs.NewConstruct(app, jsii.String(addonsStackID))
-	stopped := cdktest.PanicText(func() { newApp(app, defaults.cfg) })
-	if !strings.Contains(stopped, "There is already a Construct with name '"+addonsStackID+"'") {
-		t.Fatalf("newApp did not stop at the add-ons stack: %q", stopped)
-	}
-	cluster, ok := app.Node().TryFindChild(jsii.String(clusterStackID)).(awscdk.Stack)
-	if !ok {
-		t.Fatalf("no %s stack before the add-ons stack", clusterStackID)
-	}
-	alone := assertions.Template_FromStack(cluster, nil)
-	resourcesJSON := func(tpl assertions.Template) string {
-		m := *tpl.ToJSON()
-		raw, err := cfntemplate.Normalize(map[string]any{"Resources": m["Resources"]})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(raw)
-	}
-	if got, want := resourcesJSON(defaults.templates[clusterStackID]), resourcesJSON(alone); got != want {
-		t.Errorf("the add-ons change the cluster stack's resources:\n%s", lineDiff(want, got))
-	}
-}
-
 func TestAddonsSweeper(t *testing.T) {
 	tpl := defaults.templates[addonsStackID]
 	sweepers := cdktest.Resources(t, tpl, "Custom::ClusterSweeper")
@@ -814,7 +774,7 @@ func TestAddonsSweeper(t *testing.T) {
 	})
 	t.Run("the Karpenter node role outlives the sweep", func(t *testing.T) {
 		nodeRole := defaults.platform.Addons.Karpenter.NodeRole.Role
-		nodeRoleID := *defaults.platform.Addons.Stack.GetLogicalId(nodeRole.Node().DefaultChild().(awscdk.CfnElement))
+		nodeRoleID := logicalIDs(nodeRole, "AWS::IAM::Role")[0]
 		if !slices.Contains(dependsOnOf(sweeperRes), nodeRoleID) {
 			t.Errorf("sweeper DependsOn = %v, want the node role %s", sweeperRes["DependsOn"], nodeRoleID)
 		}

@@ -183,6 +183,21 @@ func ref(logicalID, attribute string) string {
 	return "${" + logicalID + "." + attribute + "}"
 }
 
+// sameSet reports whether got is a list holding exactly the elements of want,
+// in any order.
+func sameSet(got any, want []any) bool {
+	l, _ := got.([]any)
+	key := func(v []any) []string {
+		var out []string
+		for _, e := range v {
+			out = append(out, fmt.Sprint(e))
+		}
+		sort.Strings(out)
+		return out
+	}
+	return slices.Equal(key(l), key(want))
+}
+
 // logicalIDs returns the logical ids of the CloudFormation resources of type
 // typ in the construct subtree of scope, sorted: how a test finds what a
 // construct created without spelling logical ids.
@@ -384,5 +399,40 @@ func TestSynthWithAnAccountNeedsNoAWSLookup(t *testing.T) {
 	}
 	if got := *s.platform.Network.Stack.Account(); got != "123456789012" {
 		t.Errorf("network stack account = %s", got)
+	}
+}
+
+// TestAddonsDoNotChangeClusterResources builds the app with newApp but
+// without the add-ons stack and compares the cluster stack's resources with
+// the full app's: the add-ons may add exports (Outputs) to it, never
+// resources. newApp creates the stacks in deployment order; a construct that
+// already holds the add-ons stack's id makes it fail exactly where it would
+// create that stack, after the network, cluster and node group stacks exist.
+func TestAddonsDoNotChangeClusterResources(t *testing.T) {
+	ctx, err := cdkJSONContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := cdktest.NewApp(t, &awscdk.AppProps{Context: &ctx})
+	constructs.NewConstruct(app, jsii.String(addonsStackID))
+	stopped := cdktest.PanicText(func() { newApp(app, defaults.cfg) })
+	if !strings.Contains(stopped, "There is already a Construct with name '"+addonsStackID+"'") {
+		t.Fatalf("newApp did not stop at the add-ons stack: %q", stopped)
+	}
+	cluster, ok := app.Node().TryFindChild(jsii.String(clusterStackID)).(awscdk.Stack)
+	if !ok {
+		t.Fatalf("no %s stack before the add-ons stack", clusterStackID)
+	}
+	alone := assertions.Template_FromStack(cluster, nil)
+	resourcesJSON := func(tpl assertions.Template) string {
+		m := *tpl.ToJSON()
+		raw, err := cfntemplate.Normalize(map[string]any{"Resources": m["Resources"]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(raw)
+	}
+	if got, want := resourcesJSON(defaults.templates[clusterStackID]), resourcesJSON(alone); got != want {
+		t.Errorf("the add-ons change the cluster stack's resources:\n%s", lineDiff(want, got))
 	}
 }

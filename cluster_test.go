@@ -1,11 +1,9 @@
 package main
 
 import (
-	"fmt"
 	"path/filepath"
 	"reflect"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
@@ -86,21 +84,6 @@ func privateSubnets(t *testing.T) []any {
 		t.Fatalf("%d private subnets, want one per AZ", len(out))
 	}
 	return out
-}
-
-// sameSet reports whether got is a list holding exactly the elements of want,
-// in any order.
-func sameSet(got any, want []any) bool {
-	l, _ := got.([]any)
-	key := func(v []any) []string {
-		var out []string
-		for _, e := range v {
-			out = append(out, fmt.Sprint(e))
-		}
-		sort.Strings(out)
-		return out
-	}
-	return slices.Equal(key(l), key(want))
 }
 
 // kubectlProvider is the cluster's kubectl provider, which aws-eks-v2
