@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/hybrid-llm/platform/internal/cdktest"
 )
 
 // nestedHash is the hash CDK appends to a nested stack's template name.
@@ -36,8 +38,9 @@ func lambdaLogGroups(t *testing.T, dir string) map[string]int {
 			t.Fatalf("%s: %v", f, err)
 		}
 		name := nestedHash.ReplaceAllString(strings.TrimSuffix(filepath.Base(f), ".template.json"), "(nested)")
-		// The log groups a template creates, by the function they serve.
-		byFunction := map[string]string{}
+		// The log groups a template creates: by the function whose default
+		// log group they are, and by their own reference.
+		byFunction, byLogGroup := map[string]string{}, map[string]string{}
 		for id, r := range tpl.Resources {
 			if r["Type"] != "AWS::Logs::LogGroup" {
 				continue
@@ -45,25 +48,19 @@ func lambdaLogGroups(t *testing.T, dir string) map[string]int {
 			p, _ := r["Properties"].(map[string]any)
 			what := fmt.Sprintf("in the template, %v days, DeletionPolicy %v", p["RetentionInDays"], r["DeletionPolicy"])
 			// Named /aws/lambda/<function>: the function's default log group.
-			name, _ := p["LogGroupName"].(map[string]any)
-			if j, ok := name["Fn::Join"].([]any); ok {
-				parts, _ := j[1].([]any)
-				if len(parts) == 2 && parts[0] == "/aws/lambda/" {
-					byFunction[parts[1].(map[string]any)["Ref"].(string)] = what
-				}
+			if name, _ := cdktest.Resolve(p["LogGroupName"]).(string); strings.HasPrefix(name, "/aws/lambda/${") {
+				byFunction[strings.TrimPrefix(name, "/aws/lambda/")] = what
 			}
-			byFunction["LoggingConfig:"+id] = what
+			byLogGroup[ref(id, "")] = what
 		}
 		for id, r := range tpl.Resources {
 			if r["Type"] != "AWS::Lambda::Function" {
 				continue
 			}
 			p, _ := r["Properties"].(map[string]any)
-			what, ok := byFunction[id]
-			if lc, _ := p["LoggingConfig"].(map[string]any); lc != nil {
-				if ref, _ := lc["LogGroup"].(map[string]any); ref != nil {
-					what, ok = byFunction["LoggingConfig:"+ref["Ref"].(string)]
-				}
+			what, ok := byFunction[ref(id, "")]
+			if lc, _ := p["LoggingConfig"].(map[string]any); lc["LogGroup"] != nil {
+				what, ok = byLogGroup[fmt.Sprint(cdktest.Resolve(lc["LogGroup"]))]
 			}
 			if !ok {
 				what = "created by Lambda at first invocation, never expires, outside CloudFormation"
