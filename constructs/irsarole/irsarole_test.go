@@ -100,33 +100,15 @@ func TestNameRules(t *testing.T) {
 	}
 }
 
-// resolveIssuerJoin evaluates the CfnJson "Value" property, an Fn::Join of
-// literal strings and the provider issuer, replacing the issuer (which must be
-// Fn::Select 1 of Fn::Split ":oidc-provider/" of the provider ARN) by ISSUER.
-func resolveIssuerJoin(t *testing.T, v any) string {
-	t.Helper()
-	switch x := v.(type) {
-	case string:
-		return x
-	case map[string]any:
-		if j, ok := x["Fn::Join"].([]any); ok && len(j) == 2 {
-			var parts []string
-			for _, p := range j[1].([]any) {
-				parts = append(parts, resolveIssuerJoin(t, p))
-			}
-			return strings.Join(parts, j[0].(string))
-		}
-		if s, ok := x["Fn::Select"].([]any); ok && len(s) == 2 && s[0] == float64(1) {
-			if sp, ok := s[1].(map[string]any)["Fn::Split"].([]any); ok && len(sp) == 2 && sp[0] == ":oidc-provider/" {
-				if _, ok := sp[1].(map[string]any)["Fn::ImportValue"]; ok {
-					return "ISSUER"
-				}
-			}
-		}
+// issuer resolves template values with cdktest.Resolver, the OIDC issuer
+// (Fn::Select 1 of Fn::Split ":oidc-provider/" of the imported provider ARN)
+// as ISSUER.
+var issuer = cdktest.Resolver{Value: func(placeholder string) string {
+	if strings.HasPrefix(placeholder, "${Fn::Select[1]:${Fn::Split[:oidc-provider/]:${import:") {
+		return "ISSUER"
 	}
-	t.Fatalf("unexpected expression in CfnJson value: %v", v)
-	return ""
-}
+	return placeholder
+}}
 
 func TestTrustPolicy(t *testing.T) {
 	ta := newTestApp(t)
@@ -145,9 +127,7 @@ func TestTrustPolicy(t *testing.T) {
 
 	t.Run("conditions are built in CloudFormation with the exact sub and aud", func(t *testing.T) {
 		var got map[string]string
-		if err := json.Unmarshal([]byte(resolveIssuerJoin(t, value)), &got); err != nil {
-			t.Fatalf("CfnJson value is not JSON: %v", err)
-		}
+		issuer.DecodeJSON(t, value, &got)
 		want := map[string]string{
 			"ISSUER:sub": "system:serviceaccount:karpenter:karpenter",
 			"ISSUER:aud": "sts.amazonaws.com",
@@ -193,7 +173,7 @@ func TestTrustPolicy(t *testing.T) {
 					"app.kubernetes.io/name":       "karpenter",
 					"app.kubernetes.io/managed-by": "aws-cdk",
 				},
-				"annotations": map[string]any{"eks.amazonaws.com/role-arn": "GETATT:" + roleID + ".Arn"},
+				"annotations": map[string]any{"eks.amazonaws.com/role-arn": "${" + roleID + ".Arn}"},
 			},
 		}
 		ms := manifests(t, tpl)
@@ -227,33 +207,18 @@ type manifest struct {
 	dependsOn []any
 }
 
-// manifests decodes every KubernetesManifest of tpl. A Manifest property is a
-// JSON string or an Fn::Join of strings and GetAtts; each GetAtt [id, attr]
-// is rendered as "GETATT:id.attr". The prune labels the cluster adds are
+// manifests decodes every KubernetesManifest of tpl, references rendered by
+// cdktest.Resolve ("${id.attr}"). The prune labels the cluster adds are
 // dropped.
 func manifests(t *testing.T, tpl assertions.Template) []manifest {
 	t.Helper()
 	var out []manifest
 	for id, r := range cdktest.Resources(t, tpl, *awseksv2.KubernetesManifest_RESOURCE_TYPE()) {
 		props := r["Properties"].(map[string]any)
-		var text string
-		switch m := props["Manifest"].(type) {
-		case string:
-			text = m
-		case map[string]any:
-			for _, p := range m["Fn::Join"].([]any)[1].([]any) {
-				switch p := p.(type) {
-				case string:
-					text += p
-				case map[string]any:
-					ga := p["Fn::GetAtt"].([]any)
-					text += fmt.Sprintf("GETATT:%s.%s", ga[0], ga[1])
-				}
-			}
-		}
 		var objs []map[string]any
-		if err := json.Unmarshal([]byte(text), &objs); err != nil || len(objs) != 1 {
-			t.Fatalf("manifest %s: %v (%d objects) in %s", id, err, len(objs), text)
+		cdktest.DecodeJSON(t, props["Manifest"], &objs)
+		if len(objs) != 1 {
+			t.Fatalf("manifest %s: %d objects, want 1", id, len(objs))
 		}
 		if labels, ok := objs[0]["metadata"].(map[string]any)["labels"].(map[string]any); ok {
 			for k := range labels {

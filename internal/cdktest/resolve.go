@@ -18,11 +18,13 @@ import (
 //	{"Fn::ImportValue": N}                         -> "${import:N}"
 //	{"Fn::GetStackOutput": {StackName S, OutputName O}} -> "${S.O}"
 //	{"Fn::Join": [sep, parts]}                     -> the parts joined
-//	{"Fn::Split"} / {"Fn::Select"}                 -> evaluated when the input is literal
+//	{"Fn::Split": [sep, s]}                        -> the list, when s is literal; else "${Fn::Split[sep]:s}"
+//	{"Fn::Select": [i, list]}                      -> the element, when list is one; else "${Fn::Select[i]:list}"
 //
-// and any other intrinsic (or a Select/Split over a placeholder) as
-// "${Fn::Name}". Placeholders hold no quote, so a resolved JSON string stays
-// valid JSON.
+// and any other intrinsic as "${Fn::Name}". So the OIDC issuer of an
+// imported provider ARN reads
+// "${Fn::Select[1]:${Fn::Split[:oidc-provider/]:${import:<export>}}}".
+// Placeholders hold no quote, so a resolved JSON string stays valid JSON.
 type Resolver struct {
 	// Value, when set, maps each placeholder above to the string it stands
 	// for (e.g. "${AWS::Partition}" to "aws"). Default: the placeholder.
@@ -88,13 +90,15 @@ func (r Resolver) intrinsic(fn string, arg any) any {
 	case "Fn::Split":
 		if sp, ok := arg.([]any); ok && len(sp) == 2 {
 			sep, _ := sp[0].(string)
-			if s, ok := r.Resolve(sp[1]).(string); ok && !strings.Contains(s, "${") {
-				var out []any
-				for _, p := range strings.Split(s, sep) {
-					out = append(out, p)
-				}
-				return out
+			s := fmt.Sprint(r.Resolve(sp[1]))
+			if strings.Contains(s, "${") {
+				return r.value(fmt.Sprintf("${Fn::Split[%s]:%s}", sep, s))
 			}
+			var out []any
+			for _, p := range strings.Split(s, sep) {
+				out = append(out, p)
+			}
+			return out
 		}
 	case "Fn::Select":
 		if sel, ok := arg.([]any); ok && len(sel) == 2 {
@@ -102,8 +106,13 @@ func (r Resolver) intrinsic(fn string, arg any) any {
 			if n, ok := sel[0].(int); ok {
 				i = float64(n)
 			}
-			if list, ok := r.Resolve(sel[1]).([]any); ok && int(i) >= 0 && int(i) < len(list) {
-				return list[int(i)]
+			switch list := r.Resolve(sel[1]).(type) {
+			case []any:
+				if int(i) >= 0 && int(i) < len(list) {
+					return list[int(i)]
+				}
+			case string:
+				return r.value(fmt.Sprintf("${Fn::Select[%d]:%s}", int(i), list))
 			}
 		}
 	}

@@ -20,7 +20,8 @@ func TestResolve(t *testing.T) {
 		{"Fn::GetStackOutput", map[string]any{"Fn::GetStackOutput": map[string]any{"StackName": "S", "OutputName": "O", "Region": "r"}}, "${S.O}"},
 		{"Fn::Join of JSON and tokens", join(`{"q":"`, map[string]any{"Fn::GetAtt": []any{"Q", "Arn"}}, `"}`), `{"q":"${Q.Arn}"}`},
 		{"Fn::Select of a literal Fn::Split", map[string]any{"Fn::Select": []any{1.0, map[string]any{"Fn::Split": []any{"/", "a/b/c"}}}}, "b"},
-		{"Fn::Select over a token", oidc, "${Fn::Select}"},
+		{"Fn::Select of an Fn::Split of a token", oidc, "${Fn::Select[1]:${Fn::Split[:oidc-provider/]:${import:C:Arn}}}"},
+		{"an unknown intrinsic", map[string]any{"Fn::Base64": "x"}, "${Fn::Base64}"},
 		{"nested in maps and lists", map[string]any{"A": []any{map[string]any{"Ref": "X"}}, "B": 2.0}, map[string]any{"A": []any{"${X}"}, "B": 2.0}},
 		{"a map with more keys is not an intrinsic", map[string]any{"Ref": "X", "Other": "y"}, map[string]any{"Ref": "X", "Other": "y"}},
 	}
