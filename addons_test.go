@@ -276,14 +276,14 @@ func lbcAppVersion(t *testing.T) string {
 // version are applied, one manifest each, before the release (which skips
 // its crds/), exactly as embedded, and retained on delete.
 func TestAddonsLoadBalancerControllerCRDs(t *testing.T) {
+	lbc := helmCharts(t)[lbcontroller.ChartName]
+	if cdktest.Props(lbc)["SkipCrds"] != true {
+		t.Errorf("%s SkipCrds = %v, want true (the manifests own the CRDs)", lbcontroller.ChartName, cdktest.Props(lbc)["SkipCrds"])
+	}
 	app := lbcAppVersion(t)
 	embedded, err := lbcontroller.CRDs(app)
 	if err != nil {
 		t.Fatal(err)
-	}
-	lbc := helmCharts(t)[lbcontroller.ChartName]
-	if cdktest.Props(lbc)["SkipCrds"] != true {
-		t.Errorf("%s SkipCrds = %v, want true (the manifests own the CRDs)", lbcontroller.ChartName, cdktest.Props(lbc)["SkipCrds"])
 	}
 	lbcDeps, _ := lbc["DependsOn"].([]any)
 	got := map[string]any{}

@@ -17,14 +17,6 @@ import (
 	"github.com/hybrid-llm/platform/internal/cdktest"
 )
 
-// newTestApp builds the shape the platform uses: a cluster stack (with its
-// OIDC provider, as the app's cluster stack creates it) and a second stack
-// that holds the constructs under test.
-func newTestApp(t *testing.T) *cdktest.ClusterApp {
-	t.Helper()
-	return cdktest.NewClusterApp(t, &cdktest.ClusterAppOptions{OIDCProvider: true})
-}
-
 func TestNewRejectsMisuse(t *testing.T) {
 	long := strings.Repeat("a", 64)
 	tests := []struct {
@@ -69,7 +61,7 @@ func TestNewRejectsMisuse(t *testing.T) {
 			return &irsarole.Props{Cluster: c, Name: "sa", Namespace: "kube-system", CreateNamespace: true}
 		}, `irsarole: namespace "kube-system" always exists; CreateNamespace must be false`},
 	}
-	ta := newTestApp(t)
+	ta := cdktest.NewIRSAClusterApp(t)
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := cdktest.PanicText(func() { irsarole.New(ta.Stack, fmt.Sprintf("Irsa%d", i), tt.props(ta.Cluster)) })
@@ -111,7 +103,7 @@ var issuer = cdktest.Resolver{Value: func(placeholder string) string {
 }}
 
 func TestTrustPolicy(t *testing.T) {
-	ta := newTestApp(t)
+	ta := cdktest.NewIRSAClusterApp(t)
 	irsarole.New(ta.Stack, "Karpenter", &irsarole.Props{Cluster: ta.Cluster, Name: "karpenter", Namespace: "karpenter"})
 	tpl := assertions.Template_FromStack(ta.Stack, nil)
 
@@ -189,10 +181,8 @@ func TestTrustPolicy(t *testing.T) {
 	})
 
 	t.Run("no namespace is created by default", func(t *testing.T) {
-		for _, r := range cdktest.Resources(t, tpl, *awseksv2.KubernetesManifest_RESOURCE_TYPE()) {
-			if strings.Contains(fmt.Sprint(r["Properties"]), `"kind":"Namespace"`) {
-				t.Errorf("unexpected Namespace manifest: %v", r)
-			}
+		if ns := findKind(manifests(t, tpl), "Namespace"); ns != nil {
+			t.Errorf("unexpected Namespace manifest: %v", ns.obj)
 		}
 		if got := len(cdktest.Resources(t, tpl, *awseksv2.KubernetesManifest_RESOURCE_TYPE())); got != 1 {
 			t.Errorf("manifests = %d, want 1", got)
@@ -243,7 +233,7 @@ func findKind(ms []manifest, kind string) *manifest {
 }
 
 func TestCreateNamespace(t *testing.T) {
-	ta := newTestApp(t)
+	ta := cdktest.NewIRSAClusterApp(t)
 	r := irsarole.New(ta.Stack, "Lbc", &irsarole.Props{
 		Cluster: ta.Cluster, Name: "controller", Namespace: "lbc", CreateNamespace: true,
 		Labels: map[string]string{"team": "platform"},
@@ -291,7 +281,7 @@ func containsString(xs []any, s string) bool {
 }
 
 func TestPoliciesAndRoleName(t *testing.T) {
-	ta := newTestApp(t)
+	ta := cdktest.NewIRSAClusterApp(t)
 	doc := awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Actions: jsii.Strings("sqs:ReceiveMessage"), Resources: jsii.Strings("*"),
@@ -329,7 +319,7 @@ func TestPoliciesAndRoleName(t *testing.T) {
 // provider and kubectl provider and creates everything in its own stack.
 func TestAddsNothingToClusterStack(t *testing.T) {
 	resources := func(with bool) map[string]any {
-		ta := newTestApp(t)
+		ta := cdktest.NewIRSAClusterApp(t)
 		if with {
 			irsarole.New(ta.Stack, "Karpenter", &irsarole.Props{Cluster: ta.Cluster, Name: "karpenter", Namespace: "karpenter", CreateNamespace: true})
 		} else {

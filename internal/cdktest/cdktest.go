@@ -107,6 +107,14 @@ func NewClusterApp(t *testing.T, opts *ClusterAppOptions) *ClusterApp {
 	return &ClusterApp{App: app, ClusterStack: clusterStack, Stack: stack, Cluster: cluster}
 }
 
+// NewIRSAClusterApp is NewClusterApp with the cluster's OIDC provider in the
+// cluster stack, as the app's cluster stack creates it: the app that
+// constructs using IRSA are tested in.
+func NewIRSAClusterApp(t *testing.T) *ClusterApp {
+	t.Helper()
+	return NewClusterApp(t, &ClusterAppOptions{OIDCProvider: true})
+}
+
 // Check runs f, typically a jsii assertion, and turns its panic (the
 // AssertionError text) into a test error named name, so one failed
 // assertion does not hide the rest.
