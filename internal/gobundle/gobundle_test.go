@@ -65,7 +65,7 @@ func TestBinaryIsAStaticArm64ExecutableWithoutRPC(t *testing.T) {
 
 func TestBuildArgs(t *testing.T) {
 	got := strings.Join(BuildArgs("lambda/sweeper", "/out/bootstrap"), " ")
-	want := "build -trimpath -buildvcs=false -ldflags=-s -w -tags=lambda.norpc -o /out/bootstrap ./lambda/sweeper"
+	want := "run -exec cp -trimpath -buildvcs=false -ldflags=-s -w -tags=lambda.norpc ./lambda/sweeper /out/bootstrap"
 	if got != want {
 		t.Errorf("BuildArgs = %q, want %q", got, want)
 	}
