@@ -45,28 +45,22 @@ type synthesized struct {
 var defaults *synthesized
 
 // assemblies is the directory of the cloud assemblies that live for the whole
-// test binary (defaults, podIdentityApp); removed by TestMain.
+// test binary (every app synthesizeOnce builds); removed by TestMain.
 var assemblies string
 
-// podIdentityOnce guards podIdentityApp, the app of cdk.json with
-// identity=podIdentity, synthesized on first use.
+// syntheses holds every whole-app synthesis of this test binary by its
+// configuration, so tests that need the same configuration (spelled with the
+// same or different overrides) share one synthesis: a synthesis of the whole
+// app, with aws-cdk-lib's built-in validation, costs seconds.
 var (
-	podIdentityOnce sync.Once
-	podIdentityApp  *synthesized
-	podIdentityErr  error
+	synthesesMu sync.Mutex
+	syntheses   = map[string]*synthesized{}
 )
 
 // podIdentity returns the app synthesized with identity=podIdentity.
 func podIdentity(t testing.TB) *synthesized {
 	t.Helper()
-	podIdentityOnce.Do(func() {
-		podIdentityApp, podIdentityErr = synthesize(map[string]any{"hybridLlm.identity": config.IdentityPodIdentity},
-			filepath.Join(assemblies, config.IdentityPodIdentity))
-	})
-	if podIdentityErr != nil {
-		t.Fatalf("synthesizing with identity=%s: %v", config.IdentityPodIdentity, podIdentityErr)
-	}
-	return podIdentityApp
+	return mustSynthesize(t, map[string]any{"hybridLlm.identity": config.IdentityPodIdentity})
 }
 
 func TestMain(m *testing.M) {
@@ -75,8 +69,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	// The default app's cloud assembly lives for the whole binary, so it
-	// cannot use a test's TempDir; removed below (os.Exit skips defers).
+	// The apps' cloud assemblies live for the whole binary (syntheses), so
+	// they cannot use a test's TempDir; removed below (os.Exit skips defers).
 	outdir, err := os.MkdirTemp("", "hybrid-llm-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -84,7 +78,7 @@ func TestMain(m *testing.M) {
 	}
 	assemblies = outdir
 	code := 1
-	if defaults, err = synthesize(nil, filepath.Join(outdir, "default")); err != nil {
+	if defaults, err = synthesizeOnce(nil); err != nil {
 		fmt.Fprintln(os.Stderr, "synthesizing the default app:", err)
 	} else {
 		code = m.Run()
@@ -110,9 +104,31 @@ func cdkJSONContext() (map[string]any, error) {
 	return doc.Context, nil
 }
 
-// synthesize builds the whole app from cdk.json's context plus overrides
-// (as -c flags would add them) into outdir and returns every stack's template.
-func synthesize(overrides map[string]any, outdir string) (*synthesized, error) {
+// synthesize builds the whole app of configuration cfg (loaded from the
+// context ctx, which the App also gets, as the CLI passes it) into outdir and
+// takes every stack's template.
+func synthesize(ctx map[string]any, cfg config.Config, outdir string) *synthesized {
+	app := newSynthApp(ctx, outdir)
+	p := newApp(app, cfg)
+	s := &synthesized{cfg: cfg, app: app, platform: p, templates: map[string]assertions.Template{}}
+	// Every stack exists before the first template is taken.
+	for _, st := range []awscdk.Stack{p.Network.Stack, p.Cluster.Stack, p.NodeGroups.Stack, p.Addons.Stack} {
+		s.templates[*st.StackName()] = assertions.Template_FromStack(st, nil)
+	}
+	return s
+}
+
+// newSynthApp is the App of a whole-app test synthesis: the context ctx and
+// aws-cdk-lib's defaults, the built-in CloudFormation validation included
+// (TestBuiltinValidationRunsOnEveryAppSynthesis), as `cdk synth` runs it.
+func newSynthApp(ctx map[string]any, outdir string) awscdk.App {
+	return awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(outdir)})
+}
+
+// synthesizeOnce returns the whole app built from cdk.json's context plus
+// overrides, synthesized once per test binary for each distinct
+// configuration (see syntheses) into a directory under assemblies.
+func synthesizeOnce(overrides map[string]any) (*synthesized, error) {
 	ctx, err := cdkJSONContext()
 	if err != nil {
 		return nil, err
@@ -124,20 +140,35 @@ func synthesize(overrides map[string]any, outdir string) (*synthesized, error) {
 	if err != nil {
 		return nil, err
 	}
-	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(outdir)})
-	p := newApp(app, cfg)
-	s := &synthesized{cfg: cfg, app: app, platform: p, templates: map[string]assertions.Template{}}
-	// Every stack exists before the first template is taken.
-	for _, st := range []awscdk.Stack{p.Network.Stack, p.Cluster.Stack, p.NodeGroups.Stack, p.Addons.Stack} {
-		s.templates[*st.StackName()] = assertions.Template_FromStack(st, nil)
+	// The key is the configuration and any other context (feature flags)
+	// the overrides set.
+	other := map[string]any{}
+	for k, v := range overrides {
+		if k != config.ContextKey && !strings.HasPrefix(k, config.ContextKey+".") {
+			other[k] = v
+		}
 	}
+	key, err := json.Marshal(struct {
+		Config  config.Config
+		Context map[string]any
+	}{cfg, other})
+	if err != nil {
+		return nil, fmt.Errorf("configuration as a key: %w", err)
+	}
+	synthesesMu.Lock()
+	defer synthesesMu.Unlock()
+	if s, ok := syntheses[string(key)]; ok {
+		return s, nil
+	}
+	s := synthesize(ctx, cfg, filepath.Join(assemblies, fmt.Sprintf("app-%d", len(syntheses))))
+	syntheses[string(key)] = s
 	return s, nil
 }
 
-// mustSynthesize is synthesize for tests that need a non-default app.
+// mustSynthesize is synthesizeOnce for tests that need a non-default app.
 func mustSynthesize(t testing.TB, overrides map[string]any) *synthesized {
 	t.Helper()
-	s, err := synthesize(overrides, t.TempDir())
+	s, err := synthesizeOnce(overrides)
 	if err != nil {
 		t.Fatalf("synthesizing with %v: %v", overrides, err)
 	}

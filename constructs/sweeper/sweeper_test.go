@@ -141,7 +141,7 @@ func TestTemplateWithClusterToken(t *testing.T) {
 // the local Go toolchain (no Docker).
 func TestBundlesArm64Binary(t *testing.T) {
 	out := t.TempDir()
-	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(out)})
+	app := cdktest.NewApp(t, &awscdk.AppProps{Outdir: jsii.String(out)})
 	st := awscdk.NewStack(app, jsii.String("Addons"), &awscdk.StackProps{Env: env})
 	sweeper.New(st, "Sweeper", &sweeper.Props{ClusterName: jsii.String("llm")})
 	app.Synth(nil)

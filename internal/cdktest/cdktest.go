@@ -18,6 +18,14 @@ import (
 // removed when the test ends. An App without Outdir synthesizes into a new
 // /tmp/cdk.outXXXX that nothing removes (about 70 MB for an app with the EKS
 // cluster's assets): hundreds of test runs filled this machine's disk.
+//
+// Unless props set BuiltinCloudFormationValidation, the App skips
+// aws-cdk-lib's built-in CloudFormation validation: in a test fixture without
+// cdk.json's "@aws-cdk/core:validateAgainstDefaultRules" its findings are only
+// warnings nobody reads, so it could fail no test, and it cost about 1.5 s of
+// every synthesis (a construct package's tests ran 4x longer with it). The
+// real app's templates are validated, with findings as errors, by the root
+// package's tests (TestBuiltinValidationRunsOnEveryAppSynthesis).
 func NewApp(t testing.TB, props *awscdk.AppProps) awscdk.App {
 	t.Helper()
 	p := awscdk.AppProps{}
@@ -26,6 +34,9 @@ func NewApp(t testing.TB, props *awscdk.AppProps) awscdk.App {
 	}
 	if p.Outdir == nil {
 		p.Outdir = jsii.String(t.TempDir())
+	}
+	if p.BuiltinCloudFormationValidation == nil {
+		p.BuiltinCloudFormationValidation = jsii.Bool(false)
 	}
 	return awscdk.NewApp(&p)
 }
