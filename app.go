@@ -5,12 +5,14 @@ package main
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/hybrid-llm/platform/config"
+	"github.com/hybrid-llm/platform/internal/timing"
 	"github.com/hybrid-llm/platform/stacks"
 )
 
@@ -31,16 +33,23 @@ type platform struct {
 }
 
 func main() {
+	start := time.Now()
 	defer jsii.Close()
 	app := awscdk.NewApp(nil)
+	timing.Since("jsii kernel start and aws-cdk-lib load", start)
 	cfg, err := config.Load(contextOf(app))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "hybrid-llm-platform:", err)
 		jsii.Close() // os.Exit skips the deferred Close: without it the unpacked jsii runtime stays in /tmp
 		os.Exit(1)
 	}
+	tree := time.Now()
 	newApp(app, cfg)
+	timing.Since("construct tree (bundling included)", tree)
+	synth := time.Now()
 	app.Synth(nil)
+	timing.Since("synth: aspects, validation, assembly", synth)
+	timing.Since("app", start)
 }
 
 // contextOf returns the app's whole CDK context (cdk.json, cdk.context.json

@@ -4,10 +4,13 @@
 # fresh machine the first build downloads the modules and compiles the
 # aws-cdk-go bindings (about 2 minutes, 1 GB of memory), so after a few seconds
 # it says so instead of looking hung. Build errors are go's own, on stderr.
+# With HYBRID_LLM_TIMINGS=1 it prints how long the build took, as the app
+# prints its phases (internal/timing; scripts/bench.sh reads them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.cache/hybrid-llm-platform
 mkdir -p .cache
+[ "${HYBRID_LLM_TIMINGS:-}" = 1 ] && start=$(date +%s.%N)
 go build -o "$bin" . &
 build=$!
 (
@@ -21,4 +24,7 @@ status=0
 wait "$build" || status=$?
 kill "$notice" 2>/dev/null || true
 [ "$status" -eq 0 ] || exit "$status"
+if [ "${HYBRID_LLM_TIMINGS:-}" = 1 ]; then
+  awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN{printf "timing: app build (go build, up to date) %.3f\n", e-s}' >&2
+fi
 exec "$bin"

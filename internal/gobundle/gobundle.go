@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -25,6 +26,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/hybrid-llm/platform/internal/modroot"
+	"github.com/hybrid-llm/platform/internal/timing"
 )
 
 // Target of the build: the OS and architecture of Lambda's arm64
@@ -85,6 +87,7 @@ type bundler struct {
 // panics with go's output: falling back to Docker bundling would only hide
 // the compiler's message.
 func (b *bundler) TryBundle(outputDir *string, _ *awscdk.BundlingOptions) *bool {
+	defer timing.Since("bundling ./"+b.pkg, time.Now())
 	cmd := exec.Command("go", BuildArgs(b.pkg, filepath.Join(*outputDir, Handler))...)
 	cmd.Dir = b.root
 	cmd.Env = Env()
