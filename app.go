@@ -12,6 +12,8 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/hybrid-llm/platform/config"
+	"github.com/hybrid-llm/platform/constructs/sweeper"
+	"github.com/hybrid-llm/platform/internal/gobundle"
 	"github.com/hybrid-llm/platform/internal/timing"
 	"github.com/hybrid-llm/platform/stacks"
 )
@@ -34,6 +36,10 @@ type platform struct {
 
 func main() {
 	start := time.Now()
+	// Every app has the Lambda of lambda/sweeper (the sweepers' and the Spot
+	// role's handler): its build check runs while jsii starts.
+	gobundle.Prefetch(sweeper.EntryDir)
+	defer gobundle.Cleanup()
 	defer jsii.Close()
 	app := awscdk.NewApp(nil)
 	timing.Since("jsii kernel start and aws-cdk-lib load", start)
@@ -41,6 +47,7 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "hybrid-llm-platform:", err)
 		jsii.Close() // os.Exit skips the deferred Close: without it the unpacked jsii runtime stays in /tmp
+		gobundle.Cleanup()
 		os.Exit(1)
 	}
 	tree := time.Now()

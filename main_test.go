@@ -31,7 +31,7 @@ func TestMainRejectsBadConfigBeforeSynth(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			outdir := t.TempDir()
-			cmd := exec.Command("go", "run", ".")
+			cmd := exec.Command("go", "run", "-buildvcs=false", ".")
 			cmd.Env = append(os.Environ(), "CDK_CONTEXT_JSON="+tt.context, "CDK_OUTDIR="+outdir)
 			out, err := cmd.CombinedOutput()
 			if err == nil {

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The CDK app command (cdk.json "app"): builds the Go app, then runs it.
-# `go build` relinks nothing when the binary is up to date (about 0.3 s); on a
+# `go build` relinks nothing when the binary is up to date (about 0.3 s; without
+# a VCS stamp, which changes with every commit and when the work tree turns
+# dirty or clean, and would relink the 100 MB binary then); on a
 # fresh machine the first build downloads the modules and compiles the
 # aws-cdk-go bindings (about 2 minutes, 1 GB of memory), so after a few seconds
 # it says so instead of looking hung. Build errors are go's own, on stderr.
@@ -11,7 +13,7 @@ cd "$(dirname "$0")/.."
 bin=.cache/hybrid-llm-platform
 mkdir -p .cache
 [ "${HYBRID_LLM_TIMINGS:-}" = 1 ] && start=$(date +%s.%N)
-go build -o "$bin" . &
+go build -buildvcs=false -o "$bin" . &
 build=$!
 (
   sleep "${APP_BUILD_NOTICE_SECONDS:-3}"

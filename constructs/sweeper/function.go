@@ -34,7 +34,7 @@ func NewFunction(scope constructs.Construct, id string, props *FunctionProps) aw
 		env[k] = v
 	}
 	return awslambda.NewFunction(scope, jsii.String(id), &awslambda.FunctionProps{
-		Code:         gobundle.Code(entryDir),
+		Code:         gobundle.Code(EntryDir),
 		Handler:      jsii.String(gobundle.Handler),
 		Runtime:      gobundle.Runtime(),
 		Architecture: gobundle.Architecture(),

@@ -53,8 +53,9 @@ const (
 	totalTimeoutMins    = 50
 )
 
-// entryDir is the Lambda's main package, relative to the module root.
-const entryDir = "lambda/sweeper"
+// EntryDir is the Lambda's main package, relative to the module root: the
+// handler of every custom resource of this repository (NewFunction).
+const EntryDir = "lambda/sweeper"
 
 // Props configures a Sweeper.
 type Props struct {

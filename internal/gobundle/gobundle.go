@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -83,18 +84,85 @@ type bundler struct {
 	root, pkg string
 }
 
-// TryBundle builds the binary into outputDir (BuildArgs). A failed build
-// panics with go's output: falling back to Docker bundling would only hide
-// the compiler's message.
+// build runs BuildArgs for pkg in the module root, writing the binary to out.
+func build(root, pkg, out string) error {
+	cmd := exec.Command("go", BuildArgs(pkg, out)...)
+	cmd.Dir = root
+	cmd.Env = Env()
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("gobundle: go build ./%s for %s/%s: %v\n%s", pkg, GOOS, GOARCH, err, msg)
+	}
+	return nil
+}
+
+// TryBundle builds the binary into outputDir (BuildArgs), or takes it from
+// the build Prefetch started. A failed build panics with go's output:
+// falling back to Docker bundling would only hide the compiler's message.
 func (b *bundler) TryBundle(outputDir *string, _ *awscdk.BundlingOptions) *bool {
 	defer timing.Since("bundling ./"+b.pkg, time.Now())
-	cmd := exec.Command("go", BuildArgs(b.pkg, filepath.Join(*outputDir, Handler))...)
-	cmd.Dir = b.root
-	cmd.Env = Env()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		panic(fmt.Sprintf("gobundle: go build ./%s for %s/%s: %v\n%s", b.pkg, GOOS, GOARCH, err, out))
+	out := filepath.Join(*outputDir, Handler)
+	if p, ok := prefetches.Load(b.pkg); ok && p.(*prefetch).take(out) {
+		return jsii.Bool(true)
+	}
+	if err := build(b.root, b.pkg, out); err != nil {
+		panic(err.Error())
 	}
 	return jsii.Bool(true)
+}
+
+// prefetches holds the builds Prefetch started, by package.
+var prefetches sync.Map
+
+// prefetch is one build Prefetch started.
+type prefetch struct {
+	done chan struct{}
+	dir  string // holds the binary, Handler
+	err  error
+}
+
+// Prefetch starts building the main package pkg in the background, so the
+// go command's staleness check (about 0.3 s, with nothing to link) runs
+// while the app starts the jsii kernel instead of after it; the bundler then
+// copies the result. The app calls it first thing; Cleanup removes what it
+// leaves. A failed prefetch is forgotten: the bundler builds again and panics
+// with go's message.
+func Prefetch(pkg string) {
+	p := &prefetch{done: make(chan struct{})}
+	if _, running := prefetches.LoadOrStore(pkg, p); running {
+		return
+	}
+	go func() {
+		defer close(p.done)
+		if p.dir, p.err = os.MkdirTemp("", "gobundle-"); p.err == nil {
+			p.err = build(modroot.Dir(), pkg, filepath.Join(p.dir, Handler))
+		}
+	}()
+}
+
+// take waits for the prefetched build and copies its binary to out; false
+// if the build failed.
+func (p *prefetch) take(out string) bool {
+	<-p.done
+	if p.err != nil {
+		return false
+	}
+	raw, err := os.ReadFile(filepath.Join(p.dir, Handler))
+	if err != nil {
+		return false
+	}
+	return os.WriteFile(out, raw, 0o755) == nil
+}
+
+// Cleanup waits for the builds Prefetch started and removes their output.
+func Cleanup() {
+	prefetches.Range(func(_, v any) bool {
+		p := v.(*prefetch)
+		<-p.done
+		if p.dir != "" {
+			os.RemoveAll(p.dir)
+		}
+		return true
+	})
 }
 
 // Code returns the Lambda code of the main package pkg (relative to the

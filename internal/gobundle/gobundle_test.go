@@ -89,3 +89,39 @@ func TestFailedBuildPanicsWithTheCompilerOutput(t *testing.T) {
 	out := t.TempDir()
 	(&bundler{root: modroot.Dir(), pkg: "lambda/nonexistent"}).TryBundle(&out, nil)
 }
+
+// TestBundlerTakesThePrefetchedBuild: after Prefetch, the bundler copies the
+// prefetched binary (here replaced by a marker, so the copy is told apart
+// from a build of its own), and Cleanup removes the prefetch's directory.
+func TestBundlerTakesThePrefetchedBuild(t *testing.T) {
+	defer prefetches.Delete(sweeperPkg)
+	Prefetch(sweeperPkg)
+	v, _ := prefetches.Load(sweeperPkg)
+	p := v.(*prefetch)
+	<-p.done
+	if p.err != nil {
+		t.Fatalf("prefetch: %v", p.err)
+	}
+	prefetched, err := os.ReadFile(filepath.Join(p.dir, Handler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := filepath.Join(t.TempDir(), Handler)
+	if err := build(modroot.Dir(), sweeperPkg, own); err != nil {
+		t.Fatal(err)
+	}
+	if raw, _ := os.ReadFile(own); !bytes.Equal(prefetched, raw) {
+		t.Errorf("the prefetched binary (%d bytes) differs from the bundler's own build (%d bytes)", len(prefetched), len(raw))
+	}
+	marker := []byte("prefetched")
+	if err := os.WriteFile(filepath.Join(p.dir, Handler), marker, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got := bundle(t, sweeperPkg); !bytes.Equal(got, marker) {
+		t.Errorf("the bundler built its own binary (%d bytes) instead of taking the prefetched one", len(got))
+	}
+	Cleanup()
+	if _, err := os.Stat(p.dir); !os.IsNotExist(err) {
+		t.Errorf("Cleanup left %s: %v", p.dir, err)
+	}
+}
