@@ -60,7 +60,7 @@ if want breakdown; then
   # if the runs did not report it: an app without HYBRID_LLM_TIMINGS).
   phase() { awk -v p="$2" '{v=$NF; $NF=""; sub(/ $/, ""); if ($0 == p) print v}' "$work/$1" | median; }
   # cli: `cdk synth -q` of an assembly already on disk, so no app runs.
-  cli() { local s e; s=$(now); npx --no-install cdk synth -q -a "$work/out" -o "$work/out" >/dev/null 2>&1; e=$(now); echo "$(elapsed "$s" "$e")" >>"$work/cli"; }
+  cli() { local s e; s=$(now); npx --no-install cdk synth -q -a "$work/out" -o "$work/out" >/dev/null 2>&1; e=$(now); { elapsed "$s" "$e"; echo; } >>"$work/cli"; }
   diff_() { awk -v a="$1" -v b="${2:-0}" -v c="${3:-0}" -v d="${4:-0}" 'BEGIN{if (a=="nan"||b=="nan"||c=="nan"||d=="nan") print "nan"; else print a-b-c-d}'; }
 
   synth warmup; synth warmup CDK_VALIDATION=false; rm -f "$work/warmup"
