@@ -11,6 +11,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/hybrid-llm/platform/config"
+	"github.com/hybrid-llm/platform/platform"
 	"github.com/hybrid-llm/platform/stacks"
 )
 
@@ -22,8 +23,8 @@ const (
 	addonsStackID     = "HybridLlmAddons"
 )
 
-// platform holds the app's four stacks.
-type platform struct {
+// appStacks holds the app's four stacks.
+type appStacks struct {
 	Network    *stacks.NetworkStack
 	Cluster    *stacks.ClusterStack
 	NodeGroups *stacks.NodeGroupStack
@@ -64,17 +65,21 @@ func seedAvailabilityZones(app awscdk.App, cfg config.Config) {
 
 // newApp builds the four stacks of a validated configuration into app. The
 // tests call it too, so they exercise the real wiring.
-func newApp(app awscdk.App, cfg config.Config) *platform {
+func newApp(app awscdk.App, cfg config.Config) *appStacks {
 	env := &awscdk.Environment{Region: jsii.String(cfg.Region)}
 	if cfg.Account != "" {
 		env.Account = jsii.String(cfg.Account)
 		seedAvailabilityZones(app, cfg)
 	}
+	tags := map[string]*string{}
+	for k, v := range platform.Tags(cfg.ClusterName) {
+		tags[k] = jsii.String(v)
+	}
 	props := func(description string) awscdk.StackProps {
 		return awscdk.StackProps{
 			Env:         env,
 			Description: jsii.String(description),
-			Tags:        &map[string]*string{"project": jsii.String("hybrid-llm-platform"), "cluster": jsii.String(cfg.ClusterName)},
+			Tags:        &tags,
 		}
 	}
 
@@ -120,5 +125,5 @@ func newApp(app awscdk.App, cfg config.Config) *platform {
 		// with a reason next to the resource it concerns (see internal/nag).
 		awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	}
-	return &platform{Network: network, Cluster: cluster, NodeGroups: nodeGroups, Addons: addons}
+	return &appStacks{Network: network, Cluster: cluster, NodeGroups: nodeGroups, Addons: addons}
 }

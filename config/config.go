@@ -6,6 +6,8 @@
 // single construct exists.
 package config
 
+import "github.com/hybrid-llm/platform/platform"
+
 // ContextKey is the CDK context key holding the configuration object in
 // cdk.json; "-c hybridLlm.<field>=<value>" overrides one field.
 const ContextKey = "hybridLlm"
@@ -103,6 +105,10 @@ type Karpenter struct {
 	// ExtraPools are more NodePools a user adds, each using the "system" or
 	// "gpu" EC2NodeClass.
 	ExtraPools []ExtraPool `json:"extraPools"`
+	// NodePools are the pools to deploy, derived by Load (not a key): the
+	// system and gpu pools, then ExtraPools, each on its node class's
+	// defaults (see README "Karpenter node pools").
+	NodePools []platform.NodePool `json:"-"`
 }
 
 // Pool is the tunable part of one Karpenter NodePool.
@@ -188,12 +194,12 @@ func Default() Config {
 		},
 		LoadBalancerController: LoadBalancerController{
 			ChartVersion: LoadBalancerControllerChartVersion,
-			Replicas:     2,
+			Replicas:     platform.DefaultReplicas,
 		},
 		Karpenter: Karpenter{
 			Version:  KarpenterVersion,
 			AMIAlias: KarpenterAMIAlias,
-			Replicas: 2,
+			Replicas: platform.DefaultReplicas,
 			SystemPool: Pool{
 				CapacityTypes:    []string{"on-demand"},
 				InstanceFamilies: []string{"m7i", "m6i"},

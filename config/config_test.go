@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/hybrid-llm/platform/platform"
 )
 
 func TestDefaultIsValid(t *testing.T) {
@@ -34,8 +36,8 @@ func TestCdkJSONMatchesDefault(t *testing.T) {
 	if err != nil {
 		t.Fatalf("cdk.json does not load: %v", err)
 	}
-	if !reflect.DeepEqual(got, Default()) {
-		t.Errorf("cdk.json config differs from Default():\n got %+v\nwant %+v", got, Default())
+	if want := loadedDefault(t); !reflect.DeepEqual(got, want) {
+		t.Errorf("cdk.json config differs from Default():\n got %+v\nwant %+v", got, want)
 	}
 }
 
@@ -176,7 +178,7 @@ func TestLoadAppliesOverrides(t *testing.T) {
 				return len(p) == 1 && p[0].Name == "batch" && p[0].CPULimit == 16 && p[0].Labels["team"] == "ml"
 			}},
 		{"other context keys are ignored", map[string]any{"@aws-cdk/core:checkSecretUsage": true, "hybridLlmX": 1.0},
-			func(c Config) bool { return reflect.DeepEqual(c, Default()) }},
+			func(c Config) bool { return reflect.DeepEqual(c, loadedDefault(t)) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -226,14 +228,14 @@ func TestSupportedVersionsIncludeTheDefaults(t *testing.T) {
 func TestParseTaint(t *testing.T) {
 	tests := []struct {
 		in      string
-		want    Taint
+		want    platform.Taint
 		wantErr bool
 	}{
-		{"batch=true:NoSchedule", Taint{Key: "batch", Value: "true", Effect: "NoSchedule"}, false},
-		{"nvidia.com/gpu:NoExecute", Taint{Key: "nvidia.com/gpu", Effect: "NoExecute"}, false},
-		{"dedicated=:PreferNoSchedule", Taint{Key: "dedicated", Effect: "PreferNoSchedule"}, false},
-		{"batch=true:NoScheduel", Taint{}, true},
-		{"batch=true", Taint{}, true},
+		{"batch=true:NoSchedule", platform.Taint{Key: "batch", Value: "true", Effect: "NoSchedule"}, false},
+		{"nvidia.com/gpu:NoExecute", platform.Taint{Key: "nvidia.com/gpu", Effect: "NoExecute"}, false},
+		{"dedicated=:PreferNoSchedule", platform.Taint{Key: "dedicated", Effect: "PreferNoSchedule"}, false},
+		{"batch=true:NoScheduel", platform.Taint{}, true},
+		{"batch=true", platform.Taint{}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -243,4 +245,16 @@ func TestParseTaint(t *testing.T) {
 			}
 		})
 	}
+}
+
+// loadedDefault is Default() as Load returns it: with its NodePools derived.
+func loadedDefault(t *testing.T) Config {
+	t.Helper()
+	c := Default()
+	pools, err := c.validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Karpenter.NodePools = pools
+	return c
 }

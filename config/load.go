@@ -12,7 +12,7 @@ import (
 // Load builds the configuration from CDK context: Default(), then the object
 // under ContextKey (cdk.json or "-c hybridLlm={...}"), then every dotted
 // override "hybridLlm.<path>" (e.g. "hybridLlm.systemNodeGroup.minSize"),
-// then Validate. context is the app's whole context (node.GetAllContext).
+// then Validate, then derives Karpenter.NodePools. context is the app's whole context (node.GetAllContext).
 //
 // Unknown keys are errors, as are values of the wrong type; every error
 // names the key.
@@ -21,9 +21,11 @@ func Load(context map[string]any) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("loading config: %w", err)
 	}
-	if err := cfg.Validate(); err != nil {
+	pools, err := cfg.validate()
+	if err != nil {
 		return Config{}, fmt.Errorf("invalid config: %w", err)
 	}
+	cfg.Karpenter.NodePools = pools
 	return cfg, nil
 }
 

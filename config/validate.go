@@ -9,12 +9,23 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/hybrid-llm/platform/platform"
 )
 
 // Validate reports every invalid value in c, each error naming the field,
 // the value and what is allowed. It is built from small checks so each rule
 // can be read (and tested) on its own.
 func (c Config) Validate() error {
+	_, err := c.validate()
+	return err
+}
+
+// validate is Validate that also returns the NodePools derived from c (nil
+// when c is invalid), so Load parses every pool once.
+func (c Config) validate() ([]platform.NodePool, error) {
 	var errs []error
 	add := func(err error) {
 		if err != nil {
@@ -41,19 +52,20 @@ func (c Config) Validate() error {
 	add(validatePool("karpenter.gpuPool", c.Karpenter.GpuPool, true))
 	add(validateExtraPools(c.Karpenter.ExtraPools))
 	add(validateVersion("nvidiaDevicePlugin.chartVersion", c.NvidiaDevicePlugin.ChartVersion, SupportedNvidiaDevicePluginChartVersions))
-	return errors.Join(errs...)
+	pools, err := nodePools(c.Karpenter)
+	add(err)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return pools, nil
 }
 
 var (
-	clusterNameRe  = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
 	accountRe      = regexp.MustCompile(`^[0-9]{12}$`)
-	regionRe       = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$`)
 	k8sVersionRe   = regexp.MustCompile(`^1\.([0-9]+)$`)
 	principalRe    = regexp.MustCompile(`^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:(role|user)/[\w+=,.@/-]+$`)
 	instanceTypeRe = regexp.MustCompile(`^([a-z][a-z0-9-]*)\.([0-9]*[a-z]+)$`)
 	amiAliasRe     = regexp.MustCompile(`^al2023@v[0-9]{8}$`)
-	labelRe        = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
-	taintRe        = regexp.MustCompile(`^([a-zA-Z0-9./_-]+)(=([a-zA-Z0-9._-]*))?:(NoSchedule|PreferNoSchedule|NoExecute)$`)
 	semverRe       = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
 )
 
@@ -78,7 +90,7 @@ func isGPUFamily(family string) bool { return slices.Contains(gpuFamilies, famil
 func validateClusterName(name string) error {
 	// EKS allows up to 100 characters; the name also appears in IAM role
 	// names and tag keys, so keep it short and DNS-like.
-	if len(name) == 0 || len(name) > 40 || !clusterNameRe.MatchString(name) {
+	if len(name) > 40 || len(validation.IsDNS1123Label(name)) > 0 {
 		return fmt.Errorf("clusterName %q is invalid: use 1-40 lowercase letters, digits and '-', starting and ending with a letter or digit", name)
 	}
 	return nil
@@ -92,7 +104,7 @@ func validateAccount(account string) error {
 }
 
 func validateRegion(region string) error {
-	if !regionRe.MatchString(region) {
+	if !platform.IsRegion(region) {
 		return fmt.Errorf("region %q is invalid: use an AWS region code such as \"us-west-2\"", region)
 	}
 	return nil
@@ -250,7 +262,7 @@ func validatePool(field string, p Pool, gpu bool) error {
 	}
 	for _, f := range p.InstanceFamilies {
 		switch {
-		case !labelRe.MatchString(f) || strings.Contains(f, "."):
+		case len(validation.IsDNS1123Label(f)) > 0:
 			errs = append(errs, fmt.Errorf("%s.instanceFamilies: %q is not an instance family such as \"m7i\" or \"g5\"", field, f))
 		case gpu && !isGPUFamily(f):
 			errs = append(errs, fmt.Errorf("%s.instanceFamilies: %q has no NVIDIA GPU; use a family of %s", field, f, strings.Join(gpuFamilies, ", ")))
@@ -277,45 +289,24 @@ func validatePool(field string, p Pool, gpu bool) error {
 // (hours, minutes, seconds only).
 var karpenterDurationRe = regexp.MustCompile(`^([0-9]+(s|m|h))+$`)
 
-// Taint is a parsed "key=value:Effect" node taint.
-type Taint struct {
-	Key, Value, Effect string
-}
-
-// ParseTaint parses a "key=value:Effect" (or "key:Effect") taint, the form
-// karpenter.extraPools[].taints takes. Validate and the stacks both use it,
-// so what is accepted is exactly what is deployed.
-func ParseTaint(s string) (Taint, error) {
-	m := taintRe.FindStringSubmatch(s)
-	if m == nil {
-		return Taint{}, fmt.Errorf("%q is not \"key=value:Effect\" with Effect NoSchedule, PreferNoSchedule or NoExecute", s)
-	}
-	return Taint{Key: m[1], Value: m[3], Effect: m[4]}, nil
-}
-
 func validateExtraPools(pools []ExtraPool) error {
 	var errs []error
-	seen := map[string]bool{"system": true, "gpu": true}
+	seen := map[string]bool{platform.NodeClassSystem: true, platform.NodeClassGPU: true}
 	for i, p := range pools {
 		field := fmt.Sprintf("karpenter.extraPools[%d]", i)
-		if !labelRe.MatchString(p.Name) || len(p.Name) > 63 {
+		if len(validation.IsDNS1123Label(p.Name)) > 0 {
 			errs = append(errs, fmt.Errorf("%s.name %q is not an RFC 1123 label (lowercase letters, digits, '-', at most 63)", field, p.Name))
 		} else if seen[p.Name] {
 			errs = append(errs, fmt.Errorf("%s.name %q is already used; NodePool names must be unique and not \"system\" or \"gpu\"", field, p.Name))
 		}
 		seen[p.Name] = true
-		if p.NodeClass != "system" && p.NodeClass != "gpu" {
+		if _, known := nodeClassDefaults[p.NodeClass]; !known {
 			errs = append(errs, fmt.Errorf("%s.nodeClass %q is unknown; use \"system\" or \"gpu\"", field, p.NodeClass))
 		}
 		if p.ConsolidationPolicy != "WhenEmpty" && p.ConsolidationPolicy != "WhenEmptyOrUnderutilized" {
 			errs = append(errs, fmt.Errorf("%s.consolidationPolicy %q is invalid; use \"WhenEmpty\" or \"WhenEmptyOrUnderutilized\"", field, p.ConsolidationPolicy))
 		}
-		for _, t := range p.Taints {
-			if _, err := ParseTaint(t); err != nil {
-				errs = append(errs, fmt.Errorf("%s.taints: %w", field, err))
-			}
-		}
-		errs = append(errs, validatePool(field, p.Pool, p.NodeClass == "gpu"))
+		errs = append(errs, validatePool(field, p.Pool, p.NodeClass == platform.NodeClassGPU))
 	}
 	return errors.Join(errs...)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hybrid-llm/platform/config"
 	"github.com/hybrid-llm/platform/constructs/sweeper"
+	"github.com/hybrid-llm/platform/platform"
 )
 
 // NetworkStackProps configures NewNetworkStack.
@@ -36,15 +37,6 @@ type NetworkStack struct {
 	VpcSweeper *sweeper.VpcSweeper
 }
 
-// Subnet tags read by the AWS Load Balancer Controller (subnet auto-discovery)
-// and by Karpenter's EC2NodeClass subnetSelectorTerms.
-const (
-	publicELBTag   = "kubernetes.io/role/elb"
-	internalELBTag = "kubernetes.io/role/internal-elb"
-	// KarpenterDiscoveryTag marks the private subnets Karpenter launches into.
-	KarpenterDiscoveryTag = "karpenter.sh/discovery"
-)
-
 // NewNetworkStack builds HybridLlmNetwork: a VPC over the configured AZs with
 // NAT gateways, flow logs to CloudWatch and an S3 gateway endpoint (image
 // layers pulled from ECR are served by S3; the endpoint keeps them off the
@@ -68,11 +60,11 @@ func NewNetworkStack(scope constructs.Construct, id string, props *NetworkStackP
 	})
 
 	for _, s := range *vpc.PublicSubnets() {
-		awscdk.Tags_Of(s).Add(jsii.String(publicELBTag), jsii.String("1"), nil)
+		awscdk.Tags_Of(s).Add(jsii.String(platform.TagPublicELB), jsii.String("1"), nil)
 	}
 	for _, s := range *vpc.PrivateSubnets() {
-		awscdk.Tags_Of(s).Add(jsii.String(internalELBTag), jsii.String("1"), nil)
-		awscdk.Tags_Of(s).Add(jsii.String(KarpenterDiscoveryTag), jsii.String(props.ClusterName), nil)
+		awscdk.Tags_Of(s).Add(jsii.String(platform.TagInternalELB), jsii.String("1"), nil)
+		awscdk.Tags_Of(s).Add(jsii.String(platform.TagKarpenterDiscovery), jsii.String(props.ClusterName), nil)
 	}
 
 	flowLogs := awslogs.NewLogGroup(stack, jsii.String("FlowLogs"), &awslogs.LogGroupProps{

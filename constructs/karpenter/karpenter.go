@@ -11,6 +11,7 @@ import (
 	"github.com/hybrid-llm/platform/constructs/helmaddon"
 	"github.com/hybrid-llm/platform/constructs/irsarole"
 	"github.com/hybrid-llm/platform/internal/nag"
+	"github.com/hybrid-llm/platform/platform"
 )
 
 // Where Karpenter is installed from and runs.
@@ -41,7 +42,7 @@ type Props struct {
 	// Version is the Karpenter version of both charts and of the controller
 	// IAM policy, e.g. "1.14.1". Required.
 	Version string
-	// Replicas is the number of controller pods. Default: 2.
+	// Replicas is the number of controller pods. Default: platform.DefaultReplicas (2).
 	Replicas int
 	// NodeSelector places the controller, in addition to the chart's default
 	// affinity that keeps it off nodes Karpenter launches. Default: none.
@@ -74,7 +75,7 @@ type Karpenter struct {
 func Values(props *Props, clusterEndpoint, queueName string) map[string]any {
 	replicas := props.Replicas
 	if replicas == 0 {
-		replicas = 2
+		replicas = platform.DefaultReplicas
 	}
 	values := map[string]any{
 		"settings": map[string]any{

@@ -9,19 +9,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/hybrid-llm/platform/internal/nag"
+	"github.com/hybrid-llm/platform/platform"
 )
-
-// NodeRoleManagedPolicies returns the AWS managed policies attached to the
-// node role, as in the getting-started template of Karpenter 1.14.1
-// (KarpenterNodeRole).
-func NodeRoleManagedPolicies() []string {
-	return []string{
-		"AmazonEKSWorkerNodePolicy",
-		"AmazonEKS_CNI_Policy",
-		"AmazonEC2ContainerRegistryPullOnly",
-		"AmazonSSMManagedInstanceCore",
-	}
-}
 
 // NodeRoleProps configures NewNodeRole.
 type NodeRoleProps struct {
@@ -34,7 +23,7 @@ type NodeRoleProps struct {
 }
 
 // NodeRole is the IAM role of the nodes Karpenter launches, trusted by EC2,
-// with the four managed policies a node needs, joined to the cluster by an
+// with platform.NodeRoleManagedPolicies, joined to the cluster by an
 // access entry of type EC2_LINUX (EKS maps it to the system:nodes group).
 type NodeRole struct {
 	// Construct is this construct's node; it is the scope of the children.
@@ -56,26 +45,27 @@ func NewNodeRole(scope constructs.Construct, id string, props *NodeRoleProps) *N
 	}
 	c := constructs.NewConstruct(scope, jsii.String(id))
 
-	var managed []awsiam.IManagedPolicy
-	for _, name := range NodeRoleManagedPolicies() {
-		managed = append(managed, awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String(name)))
-	}
 	role := awsiam.NewRole(c, jsii.String("Role"), &awsiam.RoleProps{
 		AssumedBy:       awsiam.NewServicePrincipal(jsii.String("ec2.amazonaws.com"), nil),
-		ManagedPolicies: &managed,
+		ManagedPolicies: managedPolicies(platform.NodeRoleManagedPolicies),
 		RoleName:        props.RoleName,
 		Description:     jsii.String("Nodes launched by Karpenter"),
 	})
 	nag.Suppress(role, "The managed policies Karpenter's getting-started CloudFormation and the EKS User Guide prescribe for the node role (kubelet/EKS node API, the VPC CNI's ENI calls, ECR image pulls, SSM Session Manager); AWS maintains them as EKS needs new actions",
-		nag.Rule("AwsSolutions-IAM4",
-			"Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonEKSWorkerNodePolicy",
-			"Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonEKS_CNI_Policy",
-			"Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
-			"Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore"))
+		nag.ManagedPolicyRule(platform.NodeRoleManagedPolicies...))
 	entry := awseksv2.NewCfnAccessEntry(c, jsii.String("AccessEntry"), &awseksv2.CfnAccessEntryProps{
 		ClusterName:  props.Cluster.ClusterName(),
 		PrincipalArn: role.RoleArn(),
 		Type:         jsii.String(string(awseksv2.AccessEntryType_EC2_LINUX)),
 	})
 	return &NodeRole{Construct: c, Role: role, AccessEntry: entry}
+}
+
+// managedPolicies returns the AWS managed policies of these names.
+func managedPolicies(names []string) *[]awsiam.IManagedPolicy {
+	var managed []awsiam.IManagedPolicy
+	for _, name := range names {
+		managed = append(managed, awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String(name)))
+	}
+	return &managed
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/hybrid-llm/platform/platform"
 )
 
 // lastAL2Minor is the last Kubernetes minor version with EKS-optimized Amazon
@@ -52,7 +54,7 @@ func Validate(kubernetesVersion string, classes []EC2NodeClass, pools []NodePool
 			errs = append(errs, fmt.Errorf("%s: spec.template.spec.nodeClassRef.name %q: no such EC2NodeClass, want one of %s", where, ref.Name, quoted(classNames)))
 		}
 		if len(p.Spec.Limits) == 0 {
-			errs = append(errs, fmt.Errorf("%s: spec.limits: must be set (e.g. cpu, memory, %s): a pool without limits can launch instances without bound", where, ResourceGPU))
+			errs = append(errs, fmt.Errorf("%s: spec.limits: must be set (e.g. cpu, memory, %s): a pool without limits can launch instances without bound", where, platform.ResourceGPU))
 		}
 		if p.Spec.Disruption == nil || p.Spec.Disruption.ConsolidateAfter == "" {
 			errs = append(errs, fmt.Errorf("%s: spec.disruption.consolidateAfter: must be set (e.g. \"30s\", \"Never\"); the upstream default 0s consolidates immediately", where))

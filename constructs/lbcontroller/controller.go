@@ -17,6 +17,7 @@ import (
 	"github.com/hybrid-llm/platform/constructs/helmaddon"
 	"github.com/hybrid-llm/platform/constructs/irsarole"
 	"github.com/hybrid-llm/platform/internal/nag"
+	"github.com/hybrid-llm/platform/platform"
 )
 
 // Where the controller is installed from and runs.
@@ -85,7 +86,7 @@ type Props struct {
 	VpcID string
 	// ChartVersion is the pinned chart version, e.g. "3.5.0". Required.
 	ChartVersion string
-	// Replicas is the number of controller pods. Default: 2.
+	// Replicas is the number of controller pods. Default: platform.DefaultReplicas (2).
 	Replicas int
 	// NodeSelector places the controller. Default: no selector.
 	NodeSelector map[string]string
@@ -114,7 +115,7 @@ type Controller struct {
 func Values(props *Props) map[string]any {
 	replicas := props.Replicas
 	if replicas == 0 {
-		replicas = 2
+		replicas = platform.DefaultReplicas
 	}
 	values := map[string]any{
 		"clusterName":  props.ClusterName,

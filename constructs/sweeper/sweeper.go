@@ -35,11 +35,11 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/hybrid-llm/platform/internal/nag"
-	"github.com/hybrid-llm/platform/internal/sweep"
+	"github.com/hybrid-llm/platform/platform"
 )
 
 // ResourceType is the CloudFormation type of the custom resource.
-const ResourceType = sweep.ClusterSweeperType
+const ResourceType = platform.ClusterSweeperType
 
 // Timing of a sweep. Budget bounds a whole Delete (the function then fails
 // it, naming what is left); it stays well inside CloudFormation's one-hour
@@ -89,7 +89,7 @@ func New(scope constructs.Construct, id string, props *Props) *Sweeper {
 	}
 	cluster := props.ClusterName
 	if !isToken(cluster) {
-		if err := sweep.ValidateClusterName(*cluster); err != nil {
+		if err := platform.ValidateEKSClusterName(*cluster); err != nil {
 			panic(fmt.Sprintf("sweeper: cluster name %q is not a valid EKS cluster name", *cluster))
 		}
 	}
@@ -162,7 +162,7 @@ func policyStatements(scope constructs.Construct, cluster *string) []awsiam.Poli
 	// The key of Karpenter's ownership tag contains the cluster name; a
 	// token cannot be part of a map key in Go, so the condition is built in
 	// CloudFormation (as aws-cdk's eks ServiceAccount does) when it is one.
-	clusterTag := "aws:ResourceTag/" + sweep.ClusterOwnedTag(*cluster)
+	clusterTag := "aws:ResourceTag/" + platform.ClusterOwnedTag(*cluster)
 	var ownedByCluster any = map[string]any{clusterTag: "owned"}
 	var taggedForCluster any = map[string]any{clusterTag: "false"}
 	if isToken(cluster) {
@@ -204,7 +204,7 @@ func policyStatements(scope constructs.Construct, cluster *string) []awsiam.Poli
 			Resources: &[]*string{arn("ec2", "instance/*")},
 			Conditions: &map[string]any{
 				"StringEquals": ownedByCluster,
-				"Null":         map[string]any{"aws:ResourceTag/" + sweep.TagNodePool: "false"},
+				"Null":         map[string]any{"aws:ResourceTag/" + platform.TagNodePool: "false"},
 			},
 		}),
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -212,8 +212,8 @@ func policyStatements(scope constructs.Construct, cluster *string) []awsiam.Poli
 			Actions:   jsii.Strings("ec2:DeleteLaunchTemplate"),
 			Resources: &[]*string{arn("ec2", "launch-template/*")},
 			Conditions: &map[string]any{
-				"StringEquals": map[string]any{"aws:ResourceTag/" + sweep.TagEKSClusterName: cluster},
-				"Null":         map[string]any{"aws:ResourceTag/" + sweep.TagNodeClass: "false"},
+				"StringEquals": map[string]any{"aws:ResourceTag/" + platform.TagEKSClusterName: cluster},
+				"Null":         map[string]any{"aws:ResourceTag/" + platform.TagNodeClass: "false"},
 			},
 		}),
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -221,7 +221,7 @@ func policyStatements(scope constructs.Construct, cluster *string) []awsiam.Poli
 			Actions:   jsii.Strings("ec2:DeleteLaunchTemplate"),
 			Resources: &[]*string{arn("ec2", "launch-template/*")},
 			Conditions: &map[string]any{
-				"StringEquals": map[string]any{"aws:ResourceTag/" + sweep.TagLegacyLaunchTemplateCluster: cluster},
+				"StringEquals": map[string]any{"aws:ResourceTag/" + platform.TagLegacyLaunchTemplateCluster: cluster},
 			},
 		}),
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -245,7 +245,7 @@ func policyStatements(scope constructs.Construct, cluster *string) []awsiam.Poli
 				arn("elasticloadbalancing", "targetgroup/*/*"),
 			},
 			Conditions: &map[string]any{
-				"StringEquals": map[string]any{"aws:ResourceTag/" + sweep.TagELBCluster: cluster},
+				"StringEquals": map[string]any{"aws:ResourceTag/" + platform.TagELBCluster: cluster},
 			},
 		}),
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -261,7 +261,7 @@ func policyStatements(scope constructs.Construct, cluster *string) []awsiam.Poli
 			Actions:   jsii.Strings("ec2:DeleteSecurityGroup"),
 			Resources: &[]*string{arn("ec2", "security-group/*")},
 			Conditions: &map[string]any{
-				"StringEquals": map[string]any{"aws:ResourceTag/" + sweep.TagELBCluster: cluster},
+				"StringEquals": map[string]any{"aws:ResourceTag/" + platform.TagELBCluster: cluster},
 			},
 		}),
 	}

@@ -13,11 +13,11 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/hybrid-llm/platform/internal/nag"
-	"github.com/hybrid-llm/platform/internal/sweep"
+	"github.com/hybrid-llm/platform/platform"
 )
 
 // VpcResourceType is the CloudFormation type of the VPC sweeper.
-const VpcResourceType = sweep.VPCSweeperType
+const VpcResourceType = platform.VPCSweeperType
 
 // VpcProps configures a VpcSweeper.
 type VpcProps struct {
@@ -54,7 +54,7 @@ func NewVpcSweeper(scope constructs.Construct, id string, props *VpcProps) *VpcS
 	if props == nil || props.ClusterName == "" || props.Vpc == nil {
 		panic("sweeper: VpcSweeper needs ClusterName and Vpc")
 	}
-	if err := sweep.ValidateClusterName(props.ClusterName); err != nil {
+	if err := platform.ValidateEKSClusterName(props.ClusterName); err != nil {
 		panic(fmt.Sprintf("sweeper: cluster name %q is not a valid EKS cluster name", props.ClusterName))
 	}
 	retention := props.LogRetention
@@ -156,8 +156,8 @@ func vpcPolicyStatements(scope constructs.Construct, cluster string, vpc awsec2.
 			Resources: &[]*string{arn("security-group/*")},
 			Conditions: &map[string]any{"StringEquals": map[string]any{
 				"ec2:Vpc": inVpc,
-				"aws:ResourceTag/" + sweep.TagEKSClusterSecurityGroup: cluster,
-				"aws:ResourceTag/" + sweep.ClusterOwnedTag(cluster):   "owned",
+				"aws:ResourceTag/" + platform.TagEKSClusterSecurityGroup: cluster,
+				"aws:ResourceTag/" + platform.ClusterOwnedTag(cluster):   "owned",
 			}},
 		}),
 	}

@@ -15,6 +15,8 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/hybrid-llm/platform/internal/motoserver"
+
+	"github.com/hybrid-llm/platform/platform"
 )
 
 // moto 5.2.1 models service-linked roles: CreateServiceLinkedRole creates a
@@ -60,7 +62,7 @@ func spotRoles(t *testing.T, c *iam.Client) []string {
 	}
 	var roles []string
 	for _, r := range out.Roles {
-		if aws.ToString(r.Path) == RolePath {
+		if aws.ToString(r.Path) == platform.SpotRolePath {
 			roles = append(roles, aws.ToString(r.RoleName))
 		}
 	}
@@ -76,8 +78,8 @@ func TestEnsureInAFreshAccountCreatesTheRole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.Created || !strings.Contains(res.Arn, ":role"+RolePath) {
-		t.Errorf("Ensure = %+v, want Created and an ARN under %s", res, RolePath)
+	if !res.Created || !strings.Contains(res.Arn, ":role"+platform.SpotRolePath) {
+		t.Errorf("Ensure = %+v, want Created and an ARN under %s", res, platform.SpotRolePath)
 	}
 	if got := spotRoles(t, c); len(got) != 1 {
 		t.Errorf("spot roles after Ensure: %v, want one", got)
@@ -87,7 +89,7 @@ func TestEnsureInAFreshAccountCreatesTheRole(t *testing.T) {
 func TestEnsureWhenTheRoleExistsSucceeds(t *testing.T) {
 	c := iamClient(t)
 	// Someone (the console, another stack, step06-add-spot-role.sh) created it.
-	if _, err := c.CreateServiceLinkedRole(context.Background(), &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String(ServiceName)}); err != nil {
+	if _, err := c.CreateServiceLinkedRole(context.Background(), &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String(platform.SpotServiceName)}); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 2 { // twice: a stack update runs it again
