@@ -24,6 +24,8 @@ import (
 	"regexp"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/util/validation"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseksv2"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -142,8 +144,6 @@ type Addon struct {
 
 var (
 	chartName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
-	// releaseName is Helm's release name rule (an RFC 1123 subdomain).
-	releaseName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 	// exactSemver is a full SemVer 2.0.0 version (semver.org grammar) with an
 	// optional leading "v": MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD].
 	exactSemver = regexp.MustCompile(`^v?` +
@@ -181,7 +181,7 @@ func ValidateRelease(r string) error {
 	if r == "" {
 		return fmt.Errorf("release is required")
 	}
-	if len(r) > MaxReleaseLength || !releaseName.MatchString(r) {
+	if len(r) > MaxReleaseLength || len(validation.IsDNS1123Subdomain(r)) > 0 {
 		return fmt.Errorf("release %q is not a valid Helm release name (RFC 1123 subdomain, at most %d characters)", r, MaxReleaseLength)
 	}
 	return nil

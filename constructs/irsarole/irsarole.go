@@ -28,6 +28,8 @@ import (
 	"regexp"
 	"sort"
 
+	"k8s.io/apimachinery/pkg/util/validation"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseksv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -139,14 +141,6 @@ type Role struct {
 	NamespaceName string
 }
 
-// rfc1123Label is a DNS label as Kubernetes validates namespace names
-// (k8s.io/apimachinery IsDNS1123Label).
-var rfc1123Label = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
-
-// rfc1123Subdomain is a DNS subdomain as Kubernetes validates most object
-// names, ServiceAccounts included (IsDNS1123Subdomain).
-var rfc1123Subdomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
-
 // iamRoleName is IAM's RoleName pattern and length (1-64).
 var iamRoleName = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
 
@@ -161,7 +155,7 @@ func ValidateName(name string) error {
 	if name == "" {
 		return fmt.Errorf("service account name is required")
 	}
-	if len(name) > 253 || !rfc1123Subdomain.MatchString(name) {
+	if len(validation.IsDNS1123Subdomain(name)) > 0 {
 		return fmt.Errorf("service account name %q is not a valid RFC 1123 subdomain (lowercase alphanumerics, '-' or '.', at most 253 characters, alphanumeric at both ends)", name)
 	}
 	return nil
@@ -170,7 +164,7 @@ func ValidateName(name string) error {
 // ValidateNamespace reports whether ns is a valid namespace name (RFC 1123
 // DNS label, at most 63 characters).
 func ValidateNamespace(ns string) error {
-	if len(ns) > 63 || !rfc1123Label.MatchString(ns) {
+	if len(validation.IsDNS1123Label(ns)) > 0 {
 		return fmt.Errorf("namespace %q is not a valid RFC 1123 label (lowercase alphanumerics or '-', at most 63 characters, alphanumeric at both ends)", ns)
 	}
 	return nil

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/util/validation"
+
 	"github.com/hybrid-llm/platform/platform"
 )
 
@@ -17,7 +19,6 @@ const lastAL2Minor = 32
 
 var (
 	kubernetesVersionRE = regexp.MustCompile(`^1\.([0-9]+)$`)
-	dnsSubdomainRE      = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 )
 
 // Validate checks what the Karpenter CRDs cannot know about a set of node
@@ -65,7 +66,7 @@ func Validate(kubernetesVersion string, classes []EC2NodeClass, pools []NodePool
 
 func validateName(where, name string, seen map[string]bool) []error {
 	var errs []error
-	if len(name) > 253 || !dnsSubdomainRE.MatchString(name) {
+	if len(validation.IsDNS1123Subdomain(name)) > 0 {
 		errs = append(errs, fmt.Errorf("%s: metadata.name %q: must be a lowercase RFC 1123 subdomain", where, name))
 	}
 	if seen[name] {
