@@ -116,7 +116,6 @@ func newApp(app awscdk.App, cfg config.Config) *appStacks {
 		Identity:               cfg.Identity,
 		LoadBalancerController: cfg.LoadBalancerController,
 		Karpenter:              cfg.Karpenter,
-		NvidiaDevicePlugin:     cfg.NvidiaDevicePlugin,
 		Sweeper:                cfg.Sweeper,
 	})
 	addons.Stack.AddStackDependency(nodeGroups.Stack, jsii.String("controllers run on the system node group"))

@@ -46,8 +46,6 @@ type Config struct {
 	LoadBalancerController LoadBalancerController `json:"loadBalancerController"`
 	// Karpenter configures Karpenter and its node pools.
 	Karpenter Karpenter `json:"karpenter"`
-	// NvidiaDevicePlugin configures the NVIDIA device plugin.
-	NvidiaDevicePlugin NvidiaDevicePlugin `json:"nvidiaDevicePlugin"`
 	// Sweeper configures the teardown sweeper.
 	Sweeper Sweeper `json:"sweeper"`
 	// CdkNag configures the cdk-nag AwsSolutions checks.
@@ -84,16 +82,12 @@ type NodeGroup struct {
 
 // LoadBalancerController configures the AWS Load Balancer Controller add-on.
 type LoadBalancerController struct {
-	// ChartVersion is the aws-load-balancer-controller chart version.
-	ChartVersion string `json:"chartVersion"`
 	// Replicas is the number of controller replicas (>= 2 for a PDB to help).
 	Replicas int `json:"replicas"`
 }
 
 // Karpenter configures the Karpenter add-on and its NodePools.
 type Karpenter struct {
-	// Version is the karpenter and karpenter-crd chart version.
-	Version string `json:"version"`
 	// AMIAlias is the EC2NodeClass amiSelectorTerms alias, "al2023@vYYYYMMDD".
 	AMIAlias string `json:"amiAlias"`
 	// Replicas is the number of controller replicas.
@@ -144,12 +138,6 @@ type ExtraPool struct {
 	Taints []string `json:"taints"`
 }
 
-// NvidiaDevicePlugin configures the NVIDIA device plugin add-on.
-type NvidiaDevicePlugin struct {
-	// ChartVersion is the nvidia-device-plugin chart version.
-	ChartVersion string `json:"chartVersion"`
-}
-
 // Sweeper configures the teardown sweeper custom resource.
 type Sweeper struct {
 	// Enabled turns the sweeper on (default true).
@@ -193,11 +181,9 @@ func Default() Config {
 			DiskSizeGiB:   200,
 		},
 		LoadBalancerController: LoadBalancerController{
-			ChartVersion: LoadBalancerControllerChartVersion,
-			Replicas:     platform.DefaultReplicas,
+			Replicas: platform.DefaultReplicas,
 		},
 		Karpenter: Karpenter{
-			Version:  KarpenterVersion,
 			AMIAlias: KarpenterAMIAlias,
 			Replicas: platform.DefaultReplicas,
 			SystemPool: Pool{
@@ -215,8 +201,7 @@ func Default() Config {
 			},
 			ExtraPools: []ExtraPool{},
 		},
-		NvidiaDevicePlugin: NvidiaDevicePlugin{ChartVersion: NvidiaDevicePluginChartVersion},
-		Sweeper:            Sweeper{Enabled: true},
-		CdkNag:             CdkNag{Enabled: true},
+		Sweeper: Sweeper{Enabled: true},
+		CdkNag:  CdkNag{Enabled: true},
 	}
 }

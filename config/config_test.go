@@ -114,10 +114,8 @@ func TestLoadRejects(t *testing.T) {
 			`systemNodeGroup.instanceTypes: "m7i-xlarge" is not an EC2 instance type such as "m7i.xlarge"`},
 		{"tiny disk", map[string]any{"hybridLlm.gpuNodeGroup.diskSizeGiB": "8"},
 			"gpuNodeGroup.diskSizeGiB 8 is out of range; use 20 to 16384"},
-		{"Karpenter version without reference data", map[string]any{"hybridLlm.karpenter.version": "1.15.0"},
-			`karpenter.version 1.15.0 has no upstream reference data (IAM policy, CRDs, chart values keys) in this repository; supported: 1.14.1`},
-		{"Load Balancer Controller chart range", map[string]any{"hybridLlm.loadBalancerController.chartVersion": "^3.5"},
-			`loadBalancerController.chartVersion "^3.5" is not a pinned version such as "3.5.0" (no ranges, no "latest")`},
+		{"versions are not configuration", map[string]any{"hybridLlm.karpenter.version": "1.15.0"},
+			`hybridLlm.karpenter.version: unknown field "version"; allowed: amiAlias, extraPools, gpuPool, replicas, systemPool`},
 		{"unpinned AMI alias", map[string]any{"hybridLlm.karpenter.amiAlias": "al2023@latest"},
 			`karpenter.amiAlias "al2023@latest" is invalid: use a pinned Amazon Linux 2023 release such as`},
 		{"AL2 AMI alias", map[string]any{"hybridLlm.karpenter.amiAlias": "al2@v20260714"},
@@ -200,28 +198,6 @@ func TestValidateReportsEveryError(t *testing.T) {
 	err := c.Validate()
 	if err == nil || !strings.Contains(err.Error(), "clusterName") || !strings.Contains(err.Error(), "kubernetesVersion") {
 		t.Errorf("Validate() = %v, want both errors", err)
-	}
-}
-
-func TestSupportedVersionsIncludeTheDefaults(t *testing.T) {
-	// Each pinned default must carry reference data; the add-on packages test
-	// that the data for every supported version is present.
-	c := Default()
-	for _, v := range []struct {
-		got string
-		in  []string
-	}{
-		{c.Karpenter.Version, SupportedKarpenterVersions},
-		{c.LoadBalancerController.ChartVersion, SupportedLoadBalancerControllerChartVersions},
-		{c.NvidiaDevicePlugin.ChartVersion, SupportedNvidiaDevicePluginChartVersions},
-	} {
-		found := false
-		for _, s := range v.in {
-			found = found || s == v.got
-		}
-		if !found {
-			t.Errorf("default %s is not in its supported list %v", v.got, v.in)
-		}
 	}
 }
 

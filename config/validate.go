@@ -43,15 +43,12 @@ func (c Config) validate() ([]platform.NodePool, error) {
 	add(validateAdminPrincipal(c.AdminPrincipalArn))
 	add(validateNodeGroup("systemNodeGroup", c.SystemNodeGroup, 2, false))
 	add(validateNodeGroup("gpuNodeGroup", c.GpuNodeGroup, 0, true))
-	add(validateVersion("loadBalancerController.chartVersion", c.LoadBalancerController.ChartVersion, SupportedLoadBalancerControllerChartVersions))
 	add(validateReplicas("loadBalancerController.replicas", c.LoadBalancerController.Replicas))
-	add(validateVersion("karpenter.version", c.Karpenter.Version, SupportedKarpenterVersions))
 	add(validateReplicas("karpenter.replicas", c.Karpenter.Replicas))
 	add(validateAMIAlias(c.Karpenter.AMIAlias))
 	add(validatePool("karpenter.systemPool", c.Karpenter.SystemPool, false))
 	add(validatePool("karpenter.gpuPool", c.Karpenter.GpuPool, true))
 	add(validateExtraPools(c.Karpenter.ExtraPools))
-	add(validateVersion("nvidiaDevicePlugin.chartVersion", c.NvidiaDevicePlugin.ChartVersion, SupportedNvidiaDevicePluginChartVersions))
 	pools, err := nodePools(c.Karpenter)
 	add(err)
 	if err := errors.Join(errs...); err != nil {
@@ -66,7 +63,6 @@ var (
 	principalRe    = regexp.MustCompile(`^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:(role|user)/[\w+=,.@/-]+$`)
 	instanceTypeRe = regexp.MustCompile(`^([a-z][a-z0-9-]*)\.([0-9]*[a-z]+)$`)
 	amiAliasRe     = regexp.MustCompile(`^al2023@v[0-9]{8}$`)
-	semverRe       = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
 )
 
 // LogRetentionDays are the retention periods CloudWatch Logs accepts, in days.
@@ -118,7 +114,7 @@ func validateKubernetesVersion(v string) error {
 	}
 	minor, _ := strconv.Atoi(m[1])
 	if minor < minKubernetesMinor || minor > maxKubernetesMinor {
-		return fmt.Errorf("kubernetesVersion %s is not supported by the kubectl %s layer and Karpenter %s; %s", v, KubectlLayerVersion, KarpenterVersion, allowed)
+		return fmt.Errorf("kubernetesVersion %s is not supported by the kubectl %s layer and Karpenter %s; %s", v, KubectlLayerVersion, platform.Karpenter.App, allowed)
 	}
 	return nil
 }
@@ -221,16 +217,6 @@ func validateNodeGroup(field string, g NodeGroup, minMin int, gpu bool) error {
 		errs = append(errs, fmt.Errorf("%s.diskSizeGiB %d is out of range; use 20 to 16384", field, g.DiskSizeGiB))
 	}
 	return errors.Join(errs...)
-}
-
-func validateVersion(field, v string, supported []string) error {
-	if !semverRe.MatchString(v) {
-		return fmt.Errorf("%s %q is not a pinned version such as %q (no ranges, no \"latest\")", field, v, supported[0])
-	}
-	if !slices.Contains(supported, v) {
-		return fmt.Errorf("%s %s has no upstream reference data (IAM policy, CRDs, chart values keys) in this repository; supported: %s (see README \"Upgrading an add-on\")", field, v, strings.Join(supported, ", "))
-	}
-	return nil
 }
 
 func validateReplicas(field string, n int) error {

@@ -45,8 +45,6 @@ type AddonsStackProps struct {
 	// Karpenter configures Karpenter and its pools (NodePools as config.Load
 	// derived them).
 	Karpenter config.Karpenter
-	// NvidiaDevicePlugin configures the NVIDIA device plugin.
-	NvidiaDevicePlugin config.NvidiaDevicePlugin
 	// Sweeper turns the teardown sweeper on or off.
 	Sweeper config.Sweeper
 }
@@ -86,7 +84,7 @@ func NewAddonsStack(scope constructs.Construct, id string, props *AddonsStackPro
 		ClusterName:  props.ClusterName,
 		Region:       *stack.Region(),
 		VpcID:        *props.Vpc.VpcId(),
-		ChartVersion: props.LoadBalancerController.ChartVersion,
+		ChartVersion: platform.LoadBalancerController.Chart,
 		Replicas:     props.LoadBalancerController.Replicas,
 		NodeSelector: onSystemNodes,
 	})
@@ -95,7 +93,7 @@ func NewAddonsStack(scope constructs.Construct, id string, props *AddonsStackPro
 		Cluster:      props.Cluster,
 		PodIdentity:  podIdentity,
 		ClusterName:  props.ClusterName,
-		Version:      props.Karpenter.Version,
+		Version:      platform.Karpenter.Chart,
 		Replicas:     props.Karpenter.Replicas,
 		NodeSelector: onSystemNodes,
 	})
@@ -143,7 +141,7 @@ func NewAddonsStack(scope constructs.Construct, id string, props *AddonsStackPro
 		Cluster:    props.Cluster,
 		Chart:      nvidiaChart,
 		Repository: nvidiaRepository,
-		Version:    props.NvidiaDevicePlugin.ChartVersion,
+		Version:    platform.NvidiaDevicePlugin.Chart,
 		Release:    nvidiaChart,
 		Namespace:  nvidiaNamespace,
 		Values: map[string]any{

@@ -36,10 +36,11 @@ const (
 )
 
 // appVersionByChart maps a chart version to the controller version it ships,
-// whose official IAM policy the role gets. A chart without an entry is not
-// supported: add its policy file and its values keys first.
+// whose official IAM policy the role gets: the pinned
+// platform.LoadBalancerController, whose policy file, CRDs and values keys
+// this repository carries.
 var appVersionByChart = map[string]string{
-	"3.5.0": "v3.5.0",
+	platform.LoadBalancerController.Chart: platform.LoadBalancerController.App,
 }
 
 // SupportedChartVersions returns the chart versions the construct accepts.
