@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
-	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -71,18 +70,17 @@ func nodePools(k Karpenter) ([]platform.NodePool, error) {
 	}
 	var errs []error
 	for i, extra := range k.ExtraPools {
-		field := fmt.Sprintf("karpenter.extraPools[%d]", i)
+		field := key(fmt.Sprintf("karpenter.extraPools[%d]", i))
 		if _, known := nodeClassDefaults[extra.NodeClass]; !known {
 			continue // validateExtraPools reports it
 		}
 		p := newPool(extra.Name, extra.NodeClass, extra.Pool)
 		p.ConsolidationPolicy = extra.ConsolidationPolicy
-		for _, key := range sortedStrings(extra.Labels) {
-			value := extra.Labels[key]
-			if err := validateLabel(key, value); err != nil {
+		for _, k := range sortedKeys(extra.Labels) {
+			if err := validateLabel(k, extra.Labels[k]); err != nil {
 				errs = append(errs, fmt.Errorf("%s.labels: %w", field, err))
 			}
-			p.Labels[key] = value
+			p.Labels[k] = extra.Labels[k]
 		}
 		for _, s := range extra.Taints {
 			t, err := ParseTaint(s)
@@ -99,12 +97,12 @@ func nodePools(k Karpenter) ([]platform.NodePool, error) {
 
 // validateLabel checks a node label as the API server would
 // (k8s.io/apimachinery: a qualified name as key, a label value as value).
-func validateLabel(key, value string) error {
-	if msgs := validation.IsQualifiedName(key); len(msgs) > 0 {
-		return fmt.Errorf("key %q is not a Kubernetes label key: %s", key, strings.Join(msgs, "; "))
+func validateLabel(k, value string) error {
+	if msgs := validation.IsQualifiedName(k); len(msgs) > 0 {
+		return fmt.Errorf("key %q is not a Kubernetes label key: %s", k, strings.Join(msgs, "; "))
 	}
 	if msgs := validation.IsValidLabelValue(value); len(msgs) > 0 {
-		return fmt.Errorf("%s=%q is not a Kubernetes label value: %s", key, value, strings.Join(msgs, "; "))
+		return fmt.Errorf("%s=%q is not a Kubernetes label value: %s", k, value, strings.Join(msgs, "; "))
 	}
 	return nil
 }
@@ -121,13 +119,4 @@ func ParseTaint(s string) (platform.Taint, error) {
 		return platform.Taint{}, fmt.Errorf("%q is not \"key=value:Effect\" with Effect NoSchedule, PreferNoSchedule or NoExecute", s)
 	}
 	return platform.Taint{Key: m[1], Value: m[3], Effect: m[4]}, nil
-}
-
-func sortedStrings(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
