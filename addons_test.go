@@ -639,7 +639,7 @@ func TestAddonsControllerIAMCoversOfficialPolicies(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(mode.identity+"/"+tt.name, func(t *testing.T) {
 				if len(tt.reference) != tt.wantCount {
-					t.Errorf("reference policy has %d actions, DESIGN.md records %d", len(tt.reference), tt.wantCount)
+					t.Errorf("reference policy has %d actions, want %d (the count of the embedded upstream policy file)", len(tt.reference), tt.wantCount)
 				}
 				granted := grantedActions(t, mode.app(t), tt.namespace, tt.serviceAccount)
 				for _, a := range tt.reference {

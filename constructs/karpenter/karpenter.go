@@ -36,8 +36,10 @@ type Props struct {
 	// PodIdentity gives the controller its role through EKS Pod Identity
 	// instead of IRSA (irsarole.Props.PodIdentity). Default: IRSA.
 	PodIdentity bool
-	// ClusterName is the cluster's name as a plain string (not a token): it
-	// appears in IAM condition keys, which a token cannot be. Required.
+	// ClusterName is the cluster's name. Required. It appears in IAM
+	// condition keys of the controller policy: a plain string keeps them
+	// literal in the template; a token works too, at the price of one
+	// CfnJson custom resource per condition block (ControllerPolicyDocument).
 	ClusterName string
 	// Version is the Karpenter version of both charts and of the controller
 	// IAM policy, e.g. "1.14.1". Required.
@@ -70,9 +72,9 @@ type Karpenter struct {
 	Chart *helmaddon.Addon
 }
 
-// Values returns the controller chart values New computes (before
-// UserValues), so tests can check every key against the chart's keys.
-func Values(props *Props, clusterEndpoint, queueName string) map[string]any {
+// chartValues returns the controller chart values New computes (before
+// UserValues).
+func chartValues(props *Props, clusterEndpoint, queueName string) map[string]any {
 	replicas := props.Replicas
 	if replicas == 0 {
 		replicas = platform.DefaultReplicas
@@ -182,7 +184,7 @@ func New(scope constructs.Construct, id string, props *Props) *Karpenter {
 		Version:        props.Version,
 		Release:        ChartName,
 		Namespace:      Namespace,
-		Values:         Values(props, *props.Cluster.ClusterEndpoint(), *k.Interruption.Queue.QueueName()),
+		Values:         chartValues(props, *props.Cluster.ClusterEndpoint(), *k.Interruption.Queue.QueueName()),
 		UserValues:     props.UserValues,
 		Wait:           true,
 		SkipCrds:       true, // karpenter-crd owns them
