@@ -2,6 +2,7 @@ package karpenter_test
 
 import (
 	"encoding/json"
+	"os"
 	"reflect"
 	"sort"
 	"strings"
@@ -462,16 +463,10 @@ func TestInterruptionQueue(t *testing.T) {
 	t.Run("five rules", func(t *testing.T) {
 		cdktest.Check(t, "count", func() { token.tpl.ResourceCountIs(jsii.String("AWS::Events::Rule"), jsii.Number(5)) })
 	})
-	upstream := []karpenter.InterruptionEvent{
-		{ID: "ScheduledChange", Source: "aws.health", DetailType: "AWS Health Event"},
-		{ID: "SpotInterruption", Source: "aws.ec2", DetailType: "EC2 Spot Instance Interruption Warning"},
-		{ID: "Rebalance", Source: "aws.ec2", DetailType: "EC2 Instance Rebalance Recommendation"},
-		{ID: "InstanceStateChange", Source: "aws.ec2", DetailType: "EC2 Instance State-change Notification"},
-		{ID: "CapacityReservationInterruption", Source: "aws.ec2", DetailType: "EC2 Capacity Reservation Instance Interruption Warning"},
-	}
+	upstream := upstreamInterruptionEvents(t)
 	t.Run("event table matches upstream 1.14.1", func(t *testing.T) {
 		if got := karpenter.InterruptionEvents(); !reflect.DeepEqual(got, upstream) {
-			t.Errorf("got %v, want %v", got, upstream)
+			t.Errorf("got %v, want upstream's %v", got, upstream)
 		}
 	})
 	for _, ev := range upstream {
@@ -509,4 +504,30 @@ func TestControllerPolicyDocuments(t *testing.T) {
 			}
 		})
 	}
+}
+
+// upstreamInterruptionEvents reads the EventBridge rules of Karpenter
+// 1.14.1's getting-started template, kept as test data with their source
+// (testdata/interruption-rules-1.14.1.json), as InterruptionEvents.
+func upstreamInterruptionEvents(t *testing.T) []karpenter.InterruptionEvent {
+	t.Helper()
+	raw, err := os.ReadFile("testdata/interruption-rules-" + pinned + ".json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Version string
+		Rules   []struct{ Resource, Source, DetailType string }
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Version != pinned || len(doc.Rules) == 0 {
+		t.Fatalf("interruption rules of version %q (%d rules), want %s", doc.Version, len(doc.Rules), pinned)
+	}
+	var events []karpenter.InterruptionEvent
+	for _, r := range doc.Rules {
+		events = append(events, karpenter.InterruptionEvent{ID: strings.TrimSuffix(r.Resource, "Rule"), Source: r.Source, DetailType: r.DetailType})
+	}
+	return events
 }
