@@ -104,7 +104,7 @@ func newApp(app awscdk.App, cfg config.Config) *appStacks {
 		Cluster:           cluster.Cluster,
 		NodeRole:          cluster.NodeRole,
 		System:            cfg.SystemNodeGroup,
-		GPU:               cfg.GpuNodeGroup,
+		GPU:               cfg.GPUNodeGroup,
 		KubernetesVersion: cfg.KubernetesVersion,
 	})
 	addons := stacks.NewAddonsStack(app, addonsStackID, &stacks.AddonsStackProps{
@@ -119,7 +119,7 @@ func newApp(app awscdk.App, cfg config.Config) *appStacks {
 		Sweeper:                cfg.Sweeper,
 	})
 	addons.Stack.AddStackDependency(nodeGroups.Stack, jsii.String("controllers run on the system node group"))
-	if cfg.CdkNag.Enabled {
+	if cfg.CDKNag.Enabled {
 		// AwsSolutions over every stack: each finding is fixed or suppressed
 		// with a reason next to the resource it concerns (see internal/nag).
 		awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)

@@ -40,16 +40,16 @@ type Config struct {
 	AdminPrincipalArn string `json:"adminPrincipalArn"`
 	// SystemNodeGroup is the CPU managed node group for controllers.
 	SystemNodeGroup NodeGroup `json:"systemNodeGroup"`
-	// GpuNodeGroup is the GPU managed node group for model servers.
-	GpuNodeGroup NodeGroup `json:"gpuNodeGroup"`
+	// GPUNodeGroup is the GPU managed node group for model servers.
+	GPUNodeGroup NodeGroup `json:"gpuNodeGroup"`
 	// LoadBalancerController configures the AWS Load Balancer Controller.
 	LoadBalancerController LoadBalancerController `json:"loadBalancerController"`
 	// Karpenter configures Karpenter and its node pools.
 	Karpenter Karpenter `json:"karpenter"`
 	// Sweeper configures the teardown sweeper.
 	Sweeper Sweeper `json:"sweeper"`
-	// CdkNag configures the cdk-nag AwsSolutions checks.
-	CdkNag CdkNag `json:"cdkNag"`
+	// CDKNag configures the cdk-nag AwsSolutions checks.
+	CDKNag CDKNag `json:"cdkNag"`
 }
 
 // Network configures the VPC of HybridLlmNetwork.
@@ -94,8 +94,8 @@ type Karpenter struct {
 	Replicas int `json:"replicas"`
 	// SystemPool configures the default CPU pool.
 	SystemPool Pool `json:"systemPool"`
-	// GpuPool configures the default GPU pool.
-	GpuPool Pool `json:"gpuPool"`
+	// GPUPool configures the default GPU pool.
+	GPUPool Pool `json:"gpuPool"`
 	// ExtraPools are more NodePools a user adds, each using the "system" or
 	// "gpu" EC2NodeClass.
 	ExtraPools []ExtraPool `json:"extraPools"`
@@ -144,8 +144,8 @@ type Sweeper struct {
 	Enabled bool `json:"enabled"`
 }
 
-// CdkNag configures cdk-nag.
-type CdkNag struct {
+// CDKNag configures cdk-nag.
+type CDKNag struct {
 	// Enabled applies the AwsSolutions checks to every stack (default true).
 	Enabled bool `json:"enabled"`
 }
@@ -173,7 +173,7 @@ func Default() Config {
 			MaxSize:       4,
 			DiskSizeGiB:   50,
 		},
-		GpuNodeGroup: NodeGroup{
+		GPUNodeGroup: NodeGroup{
 			InstanceTypes: []string{"g5.xlarge", "g6.xlarge", "g4dn.xlarge"},
 			MinSize:       0,
 			DesiredSize:   0,
@@ -193,7 +193,7 @@ func Default() Config {
 				MemoryLimitGiB:   128,
 				ConsolidateAfter: "30s",
 			},
-			GpuPool: Pool{
+			GPUPool: Pool{
 				CapacityTypes:    []string{"spot", "on-demand"},
 				InstanceFamilies: []string{"g5", "g6", "g4dn"},
 				GPULimit:         8,
@@ -202,6 +202,6 @@ func Default() Config {
 			ExtraPools: []ExtraPool{},
 		},
 		Sweeper: Sweeper{Enabled: true},
-		CdkNag:  CdkNag{Enabled: true},
+		CDKNag:  CDKNag{Enabled: true},
 	}
 }

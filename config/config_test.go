@@ -169,7 +169,7 @@ func TestLoadAppliesOverrides(t *testing.T) {
 				return reflect.DeepEqual(c.EndpointPublicCidrs, []string{"203.0.113.0/24", "198.51.100.0/24"})
 			}},
 		{"JSON list from the CLI", map[string]any{"hybridLlm.gpuNodeGroup.instanceTypes": `["g6e.2xlarge"]`},
-			func(c Config) bool { return reflect.DeepEqual(c.GpuNodeGroup.InstanceTypes, []string{"g6e.2xlarge"}) }},
+			func(c Config) bool { return reflect.DeepEqual(c.GPUNodeGroup.InstanceTypes, []string{"g6e.2xlarge"}) }},
 		{"boolean from the CLI", map[string]any{"hybridLlm.sweeper.enabled": "false"},
 			func(c Config) bool { return !c.Sweeper.Enabled }},
 		{"whole object as a JSON string (-c hybridLlm={...})", map[string]any{"hybridLlm": `{"clusterName":"llm-dev","network":{"natGateways":1}}`},

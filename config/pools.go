@@ -66,7 +66,7 @@ func newPool(name, nodeClass string, c Pool) platform.NodePool {
 func nodePools(k Karpenter) ([]platform.NodePool, error) {
 	pools := []platform.NodePool{
 		newPool(platform.NodeClassSystem, platform.NodeClassSystem, k.SystemPool),
-		newPool(platform.NodeClassGPU, platform.NodeClassGPU, k.GpuPool),
+		newPool(platform.NodeClassGPU, platform.NodeClassGPU, k.GPUPool),
 	}
 	var errs []error
 	for i, extra := range k.ExtraPools {
