@@ -49,8 +49,6 @@ type Props struct {
 	// NodeSelector places the controller, in addition to the chart's default
 	// affinity that keeps it off nodes Karpenter launches. Default: none.
 	NodeSelector map[string]string
-	// UserValues are deep-merged over the computed values. Default: none.
-	UserValues map[string]any
 }
 
 // Karpenter is everything Karpenter needs outside its NodePools: the node
@@ -72,8 +70,7 @@ type Karpenter struct {
 	Chart *helmaddon.Addon
 }
 
-// chartValues returns the controller chart values New computes (before
-// UserValues).
+// chartValues returns the controller chart values New computes.
 func chartValues(props *Props, clusterEndpoint, queueName string) map[string]any {
 	replicas := props.Replicas
 	if replicas == 0 {
@@ -185,7 +182,6 @@ func New(scope constructs.Construct, id string, props *Props) *Karpenter {
 		Release:        ChartName,
 		Namespace:      Namespace,
 		Values:         chartValues(props, *props.Cluster.ClusterEndpoint(), *k.Interruption.Queue.QueueName()),
-		UserValues:     props.UserValues,
 		Wait:           true,
 		SkipCrds:       true, // karpenter-crd owns them
 		ServiceAccount: k.Controller,

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseksv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -78,21 +79,20 @@ type Props struct {
 	// PodIdentity gives the controller its role through EKS Pod Identity
 	// instead of IRSA (irsarole.Props.PodIdentity). Default: IRSA.
 	PodIdentity bool
-	// ClusterName is the cluster's name, set as the chart's clusterName. Required.
+	// ClusterName is the cluster's name, set as the chart's clusterName.
+	// Required. A plain string keeps the value literal in the template
+	// (Cluster.ClusterName() from another stack would be an import).
 	ClusterName string
-	// Region is the cluster's region (may be a token). Set explicitly so the
-	// controller does not depend on IMDS. Required.
-	Region string
-	// VpcID is the cluster's VPC (may be a token), for the same reason. Required.
-	VpcID string
+	// Vpc is the cluster's VPC; its id is set as the chart's vpcId, and the
+	// stack's region as its region, so the controller does not depend on IMDS.
+	// Required.
+	Vpc awsec2.IVpc
 	// ChartVersion is the pinned chart version, e.g. "3.5.0". Required.
 	ChartVersion string
 	// Replicas is the number of controller pods. Default: platform.DefaultReplicas (2).
 	Replicas int
 	// NodeSelector places the controller. Default: no selector.
 	NodeSelector map[string]string
-	// UserValues are deep-merged over the computed values. Default: none.
-	UserValues map[string]any
 	// DependsOn are constructs the release waits for. Default: none.
 	DependsOn []constructs.IDependable
 }
@@ -111,17 +111,17 @@ type Controller struct {
 	Addon *helmaddon.Addon
 }
 
-// Values returns the chart values New computes (before UserValues), so
-// tests can check every key against the chart's real values keys.
-func Values(props *Props) map[string]any {
+// chartValues returns the chart values of the release in region and VPC
+// vpcID (both may be tokens).
+func chartValues(props *Props, region, vpcID string) map[string]any {
 	replicas := props.Replicas
 	if replicas == 0 {
 		replicas = platform.DefaultReplicas
 	}
 	values := map[string]any{
 		"clusterName":  props.ClusterName,
-		"region":       props.Region,
-		"vpcId":        props.VpcID,
+		"region":       region,
+		"vpcId":        vpcID,
 		"replicaCount": replicas,
 		"resources": map[string]any{
 			"requests": map[string]any{"cpu": "100m", "memory": "128Mi"},
@@ -151,8 +151,8 @@ func Values(props *Props) map[string]any {
 // New installs the controller in scope's stack. Misuse (missing props, an
 // unsupported chart version) panics: config.Validate rejects bad input first.
 func New(scope constructs.Construct, id string, props *Props) *Controller {
-	if props == nil || props.Cluster == nil || props.ClusterName == "" || props.Region == "" || props.VpcID == "" {
-		panic(fmt.Sprintf("lbcontroller: %q needs Cluster, ClusterName, Region and VpcID", id))
+	if props == nil || props.Cluster == nil || props.ClusterName == "" || props.Vpc == nil {
+		panic(fmt.Sprintf("lbcontroller: %q needs Cluster, ClusterName and Vpc", id))
 	}
 	if err := Check(props.ChartVersion); err != nil {
 		panic(err.Error())
@@ -198,8 +198,7 @@ func New(scope constructs.Construct, id string, props *Props) *Controller {
 		Version:        props.ChartVersion,
 		Release:        ChartName,
 		Namespace:      Namespace,
-		Values:         Values(props),
-		UserValues:     props.UserValues,
+		Values:         chartValues(props, *awscdk.Stack_Of(scope).Region(), *props.Vpc.VpcId()),
 		Wait:           true,
 		SkipCrds:       true, // the CRD manifests above own them, upgrades included
 		ServiceAccount: c.Role,
