@@ -491,30 +491,6 @@ func TestInterruptionQueue(t *testing.T) {
 	}
 }
 
-func TestControllerPolicyDocuments(t *testing.T) {
-	stack, _, valid := policyStack(t)
-	docs, err := karpenter.ControllerPolicyDocuments(stack, valid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, _ := karpenter.LoadReference(pinned)
-	if len(docs) != len(ref.Policies) {
-		t.Fatalf("got %d documents, want %d", len(docs), len(ref.Policies))
-	}
-	for i, d := range docs {
-		t.Run(d.Name, func(t *testing.T) {
-			if d.Name != ref.Policies[i].Name {
-				t.Errorf("name %q, want %q", d.Name, ref.Policies[i].Name)
-			}
-			got := *d.Document.StatementCount()
-			want := float64(len(ref.Policies[i].Document["Statement"].([]any)))
-			if got != want {
-				t.Errorf("%d statements, want %v", int(got), want)
-			}
-		})
-	}
-}
-
 // upstreamInterruptionEvents reads the EventBridge rules of Karpenter
 // 1.14.1's getting-started template, kept as test data with their source
 // (testdata/interruption-rules-1.14.1.json), as InterruptionEvents.

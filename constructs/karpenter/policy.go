@@ -48,8 +48,8 @@ type ReferencePolicy struct {
 	Document map[string]any `json:"document"`
 }
 
-// NamedPolicyDocument is one rendered upstream managed policy.
-type NamedPolicyDocument struct {
+// namedPolicyDocument is one rendered upstream managed policy.
+type namedPolicyDocument struct {
 	// Name is upstream's managed policy name without the cluster suffix,
 	// e.g. "KarpenterControllerNodeLifecyclePolicy".
 	Name string
@@ -118,8 +118,7 @@ func ReferenceActions(version string) ([]string, error) {
 // ControllerPolicyDocument renders the official controller policy of
 // props.Version as one policy document holding all upstream statements
 // (their Sids are unique). Rendered, it is larger than the 6,144-character
-// limit of one managed policy: attach it inline (AWS::IAM::Policy), or use
-// ControllerPolicyDocuments to create one managed policy per upstream policy.
+// limit of one managed policy: attach it inline (AWS::IAM::Policy).
 //
 // When props.ClusterName is an unresolved token, condition keys such as
 // "aws:ResourceTag/kubernetes.io/cluster/<name>" cannot be JSON keys at synth,
@@ -141,23 +140,8 @@ func ControllerPolicyDocument(scope constructs.Construct, props *ControllerPolic
 
 // renderedPolicy carries the statements of one rendered upstream policy.
 type renderedPolicy struct {
-	NamedPolicyDocument
+	namedPolicyDocument
 	statements []awsiam.PolicyStatement
-}
-
-// ControllerPolicyDocuments renders the official controller policy of
-// props.Version as upstream splits it: one document per upstream managed
-// policy, in template order. See ControllerPolicyDocument for scope.
-func ControllerPolicyDocuments(scope constructs.Construct, props *ControllerPolicyProps) ([]NamedPolicyDocument, error) {
-	docs, err := render(scope, props)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]NamedPolicyDocument, len(docs))
-	for i, d := range docs {
-		out[i] = d.NamedPolicyDocument
-	}
-	return out, nil
 }
 
 // render renders every upstream policy of props.Version.
@@ -191,7 +175,7 @@ func render(scope constructs.Construct, props *ControllerPolicyProps) ([]rendere
 			statements = append(statements, st)
 		}
 		out = append(out, renderedPolicy{
-			NamedPolicyDocument: NamedPolicyDocument{
+			namedPolicyDocument: namedPolicyDocument{
 				Name:     p.Name,
 				Document: awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &statements}),
 			},
