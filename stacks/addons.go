@@ -130,7 +130,7 @@ func NewAddonsStack(scope constructs.Construct, id string, props *AddonsStackPro
 		// EC2NodeClass finalizers need it to drain and terminate their nodes.
 		// After the Spot service-linked role: a pool allowing spot must find
 		// it on its first launch.
-		DependsOn: []constructs.IConstruct{s.Karpenter.Chart.Chart, s.Karpenter.NodeRole.AccessEntry, s.SpotRole.Resource},
+		DependsOn: []constructs.IDependable{s.Karpenter.Chart.Chart, s.Karpenter.NodeRole.AccessEntry, s.SpotRole.Resource},
 	})
 
 	// The chart's default affinity selects nodes labelled
@@ -153,7 +153,7 @@ func NewAddonsStack(scope constructs.Construct, id string, props *AddonsStackPro
 	})
 
 	if props.Sweeper.Enabled {
-		s.Sweeper = sweeper.New(stack, "Sweeper", &sweeper.Props{ClusterName: jsii.String(props.ClusterName)})
+		s.Sweeper = sweeper.New(stack, "Sweeper", &sweeper.Props{ClusterName: props.ClusterName})
 		// CloudFormation deletes dependents first: every release goes before
 		// the sweep (no controller is left to create resources while it runs),
 		// and the Karpenter node role after it (the sweep removes that role

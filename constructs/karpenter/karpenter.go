@@ -124,7 +124,7 @@ func New(scope constructs.Construct, id string, props *Props) *Karpenter {
 	}
 	k := &Karpenter{Construct: constructs.NewConstruct(scope, jsii.String(id))}
 	k.NodeRole = NewNodeRole(k.Construct, "NodeRole", &NodeRoleProps{Cluster: props.Cluster})
-	k.Interruption = NewInterruptionQueue(k.Construct, "Interruption", nil)
+	k.Interruption = NewInterruptionQueue(k.Construct, "Interruption")
 
 	// Inline, not a managed policy: the rendered policy (~6.4k characters)
 	// exceeds the 6,144-character managed policy limit; a role's inline

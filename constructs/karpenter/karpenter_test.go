@@ -55,7 +55,7 @@ func newFixtures(t *testing.T, context map[string]any) (token, literal *fixture)
 	a := cdktest.NewClusterApp(t, &cdktest.ClusterAppOptions{Context: context})
 	build := func(stack awscdk.Stack, c awseksv2.ICluster, name string) *fixture {
 		nodeRole := karpenter.NewNodeRole(stack, "NodeRole", &karpenter.NodeRoleProps{Cluster: c})
-		queue := karpenter.NewInterruptionQueue(stack, "Interruption", nil)
+		queue := karpenter.NewInterruptionQueue(stack, "Interruption")
 		doc, err := karpenter.ControllerPolicyDocument(stack, &karpenter.ControllerPolicyProps{
 			Version:     pinned,
 			ClusterName: name,
@@ -180,7 +180,7 @@ func policyStack(t *testing.T) (awscdk.Stack, awseksv2.ICluster, func() *karpent
 	stack := awscdk.NewStack(app, jsii.String("Addons"), &awscdk.StackProps{Env: env})
 	cluster := awseksv2.Cluster_FromClusterAttributes(stack, jsii.String("Cluster"), &awseksv2.ClusterAttributes{ClusterName: jsii.String("llm")})
 	nodeRole := karpenter.NewNodeRole(stack, "NodeRole", &karpenter.NodeRoleProps{Cluster: cluster})
-	queue := karpenter.NewInterruptionQueue(stack, "Interruption", nil)
+	queue := karpenter.NewInterruptionQueue(stack, "Interruption")
 	return stack, cluster, func() *karpenter.ControllerPolicyProps {
 		return &karpenter.ControllerPolicyProps{Version: pinned, ClusterName: "llm", NodeRole: nodeRole.Role, Queue: queue.Queue}
 	}

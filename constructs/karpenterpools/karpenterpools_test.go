@@ -51,7 +51,7 @@ func (f *fixture) props(in NodeClassInput) *Props {
 		KubernetesVersion: "1.35",
 		NodeClasses:       DefaultEC2NodeClasses(in),
 		NodePools:         configuredPools(),
-		DependsOn:         []constructs.IConstruct{f.crdChart, f.controllerChrt},
+		DependsOn:         []constructs.IDependable{f.crdChart, f.controllerChrt},
 	}
 }
 

@@ -59,9 +59,9 @@ const entryDir = "lambda/sweeper"
 // Props configures a Sweeper.
 type Props struct {
 	// ClusterName is the name of the EKS cluster whose leftovers are swept.
-	// Required. May be a token (e.g. cluster.ClusterName()); a literal must
+	// Required. May be a token (e.g. *cluster.ClusterName()); a literal must
 	// be a valid EKS cluster name.
-	ClusterName *string
+	ClusterName string
 	// LogRetention is how long the function's and the Provider's logs are
 	// kept. Default: awslogs.RetentionDays_ONE_MONTH. The log groups are
 	// deleted with the stack (after the sweep succeeded; a failed sweep stops
@@ -84,10 +84,10 @@ type Sweeper struct {
 
 // New creates the sweeper of props.ClusterName in scope's stack.
 func New(scope constructs.Construct, id string, props *Props) *Sweeper {
-	if props == nil || props.ClusterName == nil || *props.ClusterName == "" {
+	if props == nil || props.ClusterName == "" {
 		panic("sweeper: ClusterName is required")
 	}
-	cluster := props.ClusterName
+	cluster := jsii.String(props.ClusterName)
 	if !isToken(cluster) {
 		if err := platform.ValidateEKSClusterName(*cluster); err != nil {
 			panic(fmt.Sprintf("sweeper: cluster name %q is not a valid EKS cluster name", *cluster))
