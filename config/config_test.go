@@ -231,14 +231,12 @@ func TestParseTaint(t *testing.T) {
 	}
 }
 
-// loadedDefault is Default() as Load returns it: with its NodePools derived.
+// loadedDefault is Default() as Load returns it: validated, NodePools derived.
 func loadedDefault(t *testing.T) Config {
 	t.Helper()
-	c := Default()
-	pools, err := c.validate()
+	c, err := Load(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Karpenter.NodePools = pools
 	return c
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -132,11 +134,20 @@ func field(t reflect.Type, key, path string) (reflect.Type, error) {
 	return ft, nil
 }
 
+// keyType is the type of the value under key k of an object of type t: a
+// struct's field (unknown keys are errors), a map's value type.
+func keyType(t reflect.Type, k, path string) (reflect.Type, error) {
+	if t.Kind() == reflect.Map {
+		return t.Elem(), nil
+	}
+	return field(t, k, path)
+}
+
 // mergeInto copies src over dst key by key, checking each against struct
 // type t: objects of struct type merge recursively; everything else replaces,
 // after checkValue.
 func mergeInto(dst, src map[string]any, path string, t reflect.Type) error {
-	for _, k := range sortedKeys(src) {
+	for _, k := range slices.Sorted(maps.Keys(src)) {
 		v, p := src[k], path+"."+k
 		ft, err := field(t, k, p)
 		if err != nil {
@@ -196,23 +207,13 @@ func checkValue(v any, t reflect.Type, path string) error {
 				return err
 			}
 		}
-	case reflect.Map:
+	case reflect.Map, reflect.Struct:
 		m, ok := v.(map[string]any)
 		if !ok {
 			return fmt.Errorf("%s: must be an object, got %s", path, describe(v))
 		}
-		for _, k := range sortedKeys(m) {
-			if err := checkValue(m[k], t.Elem(), path+"."+k); err != nil {
-				return err
-			}
-		}
-	case reflect.Struct:
-		m, ok := v.(map[string]any)
-		if !ok {
-			return fmt.Errorf("%s: must be an object, got %s", path, describe(v))
-		}
-		for _, k := range sortedKeys(m) {
-			ft, err := field(t, k, path+"."+k)
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			ft, err := keyType(t, k, path+"."+k)
 			if err != nil {
 				return err
 			}
@@ -330,13 +331,4 @@ func describe(v any) string {
 		return "null"
 	}
 	return fmt.Sprintf("%T", v)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -76,7 +77,7 @@ func nodePools(k Karpenter) ([]platform.NodePool, error) {
 		}
 		p := newPool(extra.Name, extra.NodeClass, extra.Pool)
 		p.ConsolidationPolicy = extra.ConsolidationPolicy
-		for _, k := range sortedKeys(extra.Labels) {
+		for _, k := range slices.Sorted(maps.Keys(extra.Labels)) {
 			if err := validateLabel(k, extra.Labels[k]); err != nil {
 				errs = append(errs, fmt.Errorf("%s.labels: %w", field, err))
 			}

@@ -3,7 +3,6 @@ package sweeper_test
 import (
 	"debug/elf"
 	"encoding/json"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -50,14 +49,11 @@ func TestNewPanicsOnMisuse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			defer func() {
-				if r := recover(); fmt.Sprint(r) != tt.want {
-					t.Errorf("panic = %v, want %s", r, tt.want)
-				}
-			}()
 			app := cdktest.NewApp(t, nil)
 			st := awscdk.NewStack(app, jsii.String("S"), &awscdk.StackProps{Env: env})
-			sweeper.New(st, "Sweeper", tt.props)
+			if got := cdktest.PanicText(func() { sweeper.New(st, "Sweeper", tt.props) }); got != tt.want {
+				t.Errorf("panic = %q, want %q", got, tt.want)
+			}
 		})
 	}
 }
@@ -293,17 +289,14 @@ func TestNewVpcSweeperPanicsOnMisuse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			defer func() {
-				if r := recover(); fmt.Sprint(r) != tt.want {
-					t.Errorf("panic = %v, want %s", r, tt.want)
-				}
-			}()
 			app := cdktest.NewApp(t, nil)
 			st := awscdk.NewStack(app, jsii.String("S"), &awscdk.StackProps{Env: env})
 			if tt.withVpc {
 				tt.props.Vpc = awsec2.NewVpc(st, jsii.String("Vpc"), nil)
 			}
-			sweeper.NewVpcSweeper(st, "VpcSweeper", tt.props)
+			if got := cdktest.PanicText(func() { sweeper.NewVpcSweeper(st, "VpcSweeper", tt.props) }); got != tt.want {
+				t.Errorf("panic = %q, want %q", got, tt.want)
+			}
 		})
 	}
 }
