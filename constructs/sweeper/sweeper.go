@@ -109,25 +109,13 @@ func New(scope constructs.Construct, id string, props *Props) *Sweeper {
 		Description: "Deletes what the cluster's controllers left behind (internal/sweep)",
 		Timeout:     awscdk.Duration_Minutes(jsii.Number(functionTimeoutMins)),
 		LogGroup:    logGroup,
-		Environment: map[string]*string{
-			"SWEEP_BUDGET_SECONDS":   jsii.String(fmt.Sprint(budgetSeconds)),
-			"SWEEP_PER_CALL_SECONDS": jsii.String(fmt.Sprint(perCallSeconds)),
-		},
+		Environment: sweepEnvironment(),
 	})
 	for _, st := range policyStatements(c, cluster) {
 		s.Function.AddToRolePolicy(st)
 	}
 
-	s.Provider = customresources.NewProvider(c, jsii.String("Provider"), &customresources.ProviderProps{
-		OnEventHandler:    s.Function,
-		IsCompleteHandler: s.Function,
-		QueryInterval:     awscdk.Duration_Seconds(jsii.Number(queryIntervalSecs)),
-		TotalTimeout:      awscdk.Duration_Minutes(jsii.Number(totalTimeoutMins)),
-		LogGroup: awslogs.NewLogGroup(c, jsii.String("ProviderLogGroup"), &awslogs.LogGroupProps{
-			Retention:     retention,
-			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
-		}),
-	})
+	s.Provider = newProvider(c, s.Function, retention)
 	nag.Suppress(s.Function, "The sweeper logs through AWSLambdaBasicExecutionRole (log writes only). It must find what controllers created before it can filter by tag, so its List/Describe calls take Resource *; every delete is limited to this cluster's resources (policyStatements): aws:ResourceTag conditions on instances, launch templates, load balancers, target groups and security groups, the path karpenter/<region>/<cluster>/ for instance profiles",
 		nag.Rule("AwsSolutions-IAM4", "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"),
 		nag.Rule("AwsSolutions-IAM5",
@@ -189,15 +177,7 @@ func policyStatements(scope constructs.Construct, cluster *string) []awsiam.Poli
 			),
 			Resources: jsii.Strings("*"),
 		}),
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			// The function sweeps only while this stack is being deleted
-			// (lambda/sweeper/stackguard.go). DescribeStacks takes the
-			// stack resource type; AWS::StackId is this stack's full ARN,
-			// so a later stack of the same name is not covered either.
-			Sid:       jsii.String("DescribeOwnStack"),
-			Actions:   jsii.Strings("cloudformation:DescribeStacks"),
-			Resources: &[]*string{stack.StackId()},
-		}),
+		describeOwnStack(stack),
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:       jsii.String("TerminateKarpenterInstances"),
 			Actions:   jsii.Strings("ec2:TerminateInstances"),
@@ -265,4 +245,41 @@ func policyStatements(scope constructs.Construct, cluster *string) []awsiam.Poli
 			},
 		}),
 	}
+}
+
+// sweepEnvironment is the function's environment: the sweep's time budgets.
+func sweepEnvironment() map[string]*string {
+	return map[string]*string{
+		"SWEEP_BUDGET_SECONDS":   jsii.String(fmt.Sprint(budgetSeconds)),
+		"SWEEP_PER_CALL_SECONDS": jsii.String(fmt.Sprint(perCallSeconds)),
+	}
+}
+
+// newProvider creates the custom resource provider "Provider" under c that
+// runs fn as onEvent and isComplete handler, polling every
+// queryIntervalSecs for at most totalTimeoutMins, logging to a
+// "ProviderLogGroup" kept for retention and deleted with the stack.
+func newProvider(c constructs.Construct, fn awslambda.IFunction, retention awslogs.RetentionDays) customresources.Provider {
+	return customresources.NewProvider(c, jsii.String("Provider"), &customresources.ProviderProps{
+		OnEventHandler:    fn,
+		IsCompleteHandler: fn,
+		QueryInterval:     awscdk.Duration_Seconds(jsii.Number(queryIntervalSecs)),
+		TotalTimeout:      awscdk.Duration_Minutes(jsii.Number(totalTimeoutMins)),
+		LogGroup: awslogs.NewLogGroup(c, jsii.String("ProviderLogGroup"), &awslogs.LogGroupProps{
+			Retention:     retention,
+			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		}),
+	})
+}
+
+// describeOwnStack lets the function read its own stack: it sweeps only while
+// that stack is being deleted (lambda/sweeper/stackguard.go). DescribeStacks
+// takes the stack resource type; AWS::StackId is this stack's full ARN, so a
+// later stack of the same name is not covered either.
+func describeOwnStack(stack awscdk.Stack) awsiam.PolicyStatement {
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("DescribeOwnStack"),
+		Actions:   jsii.Strings("cloudformation:DescribeStacks"),
+		Resources: &[]*string{stack.StackId()},
+	})
 }

@@ -70,24 +70,12 @@ func NewVpcSweeper(scope constructs.Construct, id string, props *VpcProps) *VpcS
 			Retention:     retention,
 			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 		}),
-		Environment: map[string]*string{
-			"SWEEP_BUDGET_SECONDS":   jsii.String(fmt.Sprint(budgetSeconds)),
-			"SWEEP_PER_CALL_SECONDS": jsii.String(fmt.Sprint(perCallSeconds)),
-		},
+		Environment: sweepEnvironment(),
 	})
 	for _, st := range vpcPolicyStatements(c, props.ClusterName, props.Vpc) {
 		v.Function.AddToRolePolicy(st)
 	}
-	v.Provider = customresources.NewProvider(c, jsii.String("Provider"), &customresources.ProviderProps{
-		OnEventHandler:    v.Function,
-		IsCompleteHandler: v.Function,
-		QueryInterval:     awscdk.Duration_Seconds(jsii.Number(queryIntervalSecs)),
-		TotalTimeout:      awscdk.Duration_Minutes(jsii.Number(totalTimeoutMins)),
-		LogGroup: awslogs.NewLogGroup(c, jsii.String("ProviderLogGroup"), &awslogs.LogGroupProps{
-			Retention:     retention,
-			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
-		}),
-	})
+	v.Provider = newProvider(c, v.Function, retention)
 	nag.Suppress(v.Function, "The VPC sweeper logs through AWSLambdaBasicExecutionRole (log writes only). DescribeNetworkInterfaces and DescribeSecurityGroups take no resource, so Resource *; DeleteNetworkInterface is limited to interfaces in this VPC (ec2:Vpc) and DeleteSecurityGroup to this VPC's group tagged aws:eks:cluster-name=<cluster> and kubernetes.io/cluster/<cluster>=owned, the EKS cluster security group",
 		nag.Rule("AwsSolutions-IAM4", "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"),
 		nag.Rule("AwsSolutions-IAM5",
@@ -133,13 +121,7 @@ func vpcPolicyStatements(scope constructs.Construct, cluster string, vpc awsec2.
 			Actions:   jsii.Strings("ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups"),
 			Resources: jsii.Strings("*"),
 		}),
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			// Sweeps only while this stack is being deleted
-			// (lambda/sweeper/stackguard.go).
-			Sid:       jsii.String("DescribeOwnStack"),
-			Actions:   jsii.Strings("cloudformation:DescribeStacks"),
-			Resources: &[]*string{stack.StackId()},
-		}),
+		describeOwnStack(stack),
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			// Lambda's hyperplane interfaces carry no tag, so the VPC is the
 			// scope; the function deletes only available interfaces that
