@@ -102,8 +102,10 @@ type Props struct {
 type Controller struct {
 	// Construct is this construct's node; it is the scope of the children.
 	Construct constructs.Construct
-	// Role is the IAM role and service account (kube-system/aws-load-balancer-controller).
-	Role *irsarole.Role
+	// ServiceAccount is the controller's service account
+	// (kube-system/aws-load-balancer-controller) and its IAM role
+	// (ServiceAccount.Role), the construct id "ServiceAccount".
+	ServiceAccount *irsarole.Role
 	// CRDs are the CustomResourceDefinitions of the controller version, one
 	// manifest each, applied before the release (which skips its crds/).
 	CRDs []awseksv2.KubernetesManifest
@@ -164,7 +166,7 @@ func New(scope constructs.Construct, id string, props *Props) *Controller {
 	}
 
 	c := &Controller{Construct: constructs.NewConstruct(scope, jsii.String(id))}
-	c.Role = irsarole.New(c.Construct, "ServiceAccount", &irsarole.Props{
+	c.ServiceAccount = irsarole.New(c.Construct, "ServiceAccount", &irsarole.Props{
 		Cluster:         props.Cluster,
 		Namespace:       Namespace,
 		Name:            ServiceAccountName,
@@ -174,7 +176,7 @@ func New(scope constructs.Construct, id string, props *Props) *Controller {
 	// The policy is upstream's for this controller version, verbatim
 	// (policies/, checked by the tests): its wildcards are upstream's.
 	lbcReason := "AWS Load Balancer Controller " + appVersion + " IAM policy verbatim from upstream (policies/): Describe/Get and ACM/WAF/Shield/Cognito lookups need Resource *; creating, modifying and deleting load balancers and target groups, and deleting security groups, require the elbv2.k8s.aws/cluster tag; security-group ingress and creation, listener and rule edits and WAF/Shield association are unconditioned, as upstream grants them"
-	nag.Suppress(c.Role.Role, lbcReason,
+	nag.Suppress(c.ServiceAccount.Role, lbcReason,
 		nag.Rule("AwsSolutions-IAM5",
 			"Resource::*",
 			"Resource::arn:<AWS::Partition>:ec2:*:*:security-group/*",
@@ -185,7 +187,7 @@ func New(scope constructs.Construct, id string, props *Props) *Controller {
 			"Resource::arn:<AWS::Partition>:elasticloadbalancing:*:*:loadbalancer/app/*/*",
 			"Resource::arn:<AWS::Partition>:elasticloadbalancing:*:*:loadbalancer/net/*/*",
 			"Resource::arn:<AWS::Partition>:elasticloadbalancing:*:*:targetgroup/*/*"))
-	nag.SkipCheckov(c.Role.Role, lbcReason, "CKV_AWS_111")
+	nag.SkipCheckov(c.ServiceAccount.Role, lbcReason, "CKV_AWS_111")
 	c.CRDs = newCRDs(c.Construct, props.Cluster, appVersion)
 	dependsOn := slices.Clone(props.DependsOn)
 	for _, crd := range c.CRDs {
@@ -201,7 +203,7 @@ func New(scope constructs.Construct, id string, props *Props) *Controller {
 		Values:         chartValues(props, *awscdk.Stack_Of(scope).Region(), *props.Vpc.VpcId()),
 		Wait:           true,
 		SkipCrds:       true, // the CRD manifests above own them, upgrades included
-		ServiceAccount: c.Role,
+		ServiceAccount: c.ServiceAccount,
 		DependsOn:      dependsOn,
 	})
 	return c
