@@ -32,9 +32,9 @@ type NetworkStack struct {
 	// Vpc has public subnets (internet-facing load balancers) and private
 	// subnets (nodes, internal load balancers, Karpenter discovery).
 	Vpc awsec2.Vpc
-	// VpcSweeper removes what keeps the VPC from being deleted after the
+	// VPCSweeper removes what keeps the VPC from being deleted after the
 	// cluster is gone, on stack delete. Nil when sweeper.enabled is false.
-	VpcSweeper *sweeper.VpcSweeper
+	VPCSweeper *sweeper.VPCSweeper
 }
 
 // NewNetworkStack builds HybridLlmNetwork: a VPC over the configured AZs with
@@ -86,7 +86,7 @@ func NewNetworkStack(scope constructs.Construct, id string, props *NetworkStackP
 		// the cluster security group, and both keep the subnets and the VPC.
 		// The sweeper runs when this stack is deleted, after the cluster
 		// stack is gone and before the subnets go.
-		ns.VpcSweeper = sweeper.NewVpcSweeper(stack, "VpcSweeper", &sweeper.VpcProps{ClusterName: props.ClusterName, Vpc: vpc})
+		ns.VPCSweeper = sweeper.NewVPCSweeper(stack, "VpcSweeper", &sweeper.VPCProps{ClusterName: props.ClusterName, Vpc: vpc})
 	}
 	return ns
 }

@@ -278,14 +278,14 @@ func TestLogRetention(t *testing.T) {
 func TestNewVpcSweeperPanicsOnMisuse(t *testing.T) {
 	tests := []struct {
 		name    string
-		props   *sweeper.VpcProps
+		props   *sweeper.VPCProps
 		withVpc bool
 		want    string
 	}{
 		{"nil props", nil, false, "sweeper: VpcSweeper needs ClusterName and Vpc"},
-		{"no VPC", &sweeper.VpcProps{ClusterName: "alpha"}, false, "sweeper: VpcSweeper needs ClusterName and Vpc"},
-		{"no cluster name", &sweeper.VpcProps{}, true, "sweeper: VpcSweeper needs ClusterName and Vpc"},
-		{"malformed cluster name", &sweeper.VpcProps{ClusterName: "my cluster"}, true, `sweeper: cluster name "my cluster" is not a valid EKS cluster name`},
+		{"no VPC", &sweeper.VPCProps{ClusterName: "alpha"}, false, "sweeper: VpcSweeper needs ClusterName and Vpc"},
+		{"no cluster name", &sweeper.VPCProps{}, true, "sweeper: VpcSweeper needs ClusterName and Vpc"},
+		{"malformed cluster name", &sweeper.VPCProps{ClusterName: "my cluster"}, true, `sweeper: cluster name "my cluster" is not a valid EKS cluster name`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -294,7 +294,7 @@ func TestNewVpcSweeperPanicsOnMisuse(t *testing.T) {
 			if tt.withVpc {
 				tt.props.Vpc = awsec2.NewVpc(st, jsii.String("Vpc"), nil)
 			}
-			if got := cdktest.PanicText(func() { sweeper.NewVpcSweeper(st, "VpcSweeper", tt.props) }); got != tt.want {
+			if got := cdktest.PanicText(func() { sweeper.NewVPCSweeper(st, "VpcSweeper", tt.props) }); got != tt.want {
 				t.Errorf("panic = %q, want %q", got, tt.want)
 			}
 		})

@@ -16,11 +16,11 @@ import (
 	"github.com/hybrid-llm/platform/platform"
 )
 
-// VpcResourceType is the CloudFormation type of the VPC sweeper.
-const VpcResourceType = platform.VPCSweeperType
+// VPCResourceType is the CloudFormation type of the VPC sweeper.
+const VPCResourceType = platform.VPCSweeperType
 
-// VpcProps configures a VpcSweeper.
-type VpcProps struct {
+// VPCProps configures a VPCSweeper.
+type VPCProps struct {
 	// ClusterName is the name of the EKS cluster that runs in Vpc. Required;
 	// a literal (its tag keys are part of the IAM conditions).
 	ClusterName string
@@ -31,14 +31,14 @@ type VpcProps struct {
 	LogRetention awslogs.RetentionDays
 }
 
-// VpcSweeper is the custom resource that, when the network stack is deleted,
+// VPCSweeper is the custom resource that, when the network stack is deleted,
 // removes what keeps the VPC from being deleted after the cluster is gone:
 // the cluster's available network interfaces (VPC CNI leftovers; Lambda's
 // hyperplane interfaces are waited for) and its EKS cluster security group
 // (internal/sweep VPCSweeper). It depends on every subnet of the VPC, so
 // CloudFormation deletes it, and runs the sweep, before the subnets and the
 // VPC. Like Sweeper it sweeps only while its own stack is being deleted.
-type VpcSweeper struct {
+type VPCSweeper struct {
 	// Construct is the node under which the children live.
 	Construct constructs.Construct
 	// Function is the Go Lambda (onEvent and isComplete handler).
@@ -49,8 +49,8 @@ type VpcSweeper struct {
 	Resource awscdk.CustomResource
 }
 
-// NewVpcSweeper creates the VPC sweeper of props.ClusterName in scope's stack.
-func NewVpcSweeper(scope constructs.Construct, id string, props *VpcProps) *VpcSweeper {
+// NewVPCSweeper creates the VPC sweeper of props.ClusterName in scope's stack.
+func NewVPCSweeper(scope constructs.Construct, id string, props *VPCProps) *VPCSweeper {
 	if props == nil || props.ClusterName == "" || props.Vpc == nil {
 		panic("sweeper: VpcSweeper needs ClusterName and Vpc")
 	}
@@ -62,7 +62,7 @@ func NewVpcSweeper(scope constructs.Construct, id string, props *VpcProps) *VpcS
 		retention = awslogs.RetentionDays_ONE_MONTH
 	}
 	c := constructs.NewConstruct(scope, jsii.String(id))
-	v := &VpcSweeper{Construct: c}
+	v := &VPCSweeper{Construct: c}
 	v.Function = NewFunction(c, "Function", &FunctionProps{
 		Description: "Deletes what keeps the VPC from being deleted after the EKS cluster is gone (internal/sweep VPCSweeper)",
 		Timeout:     awscdk.Duration_Minutes(jsii.Number(functionTimeoutMins)),
@@ -84,7 +84,7 @@ func NewVpcSweeper(scope constructs.Construct, id string, props *VpcProps) *VpcS
 	suppressProvider(v.Provider)
 	v.Resource = awscdk.NewCustomResource(c, jsii.String("Resource"), &awscdk.CustomResourceProps{
 		ServiceToken: v.Provider.ServiceToken(),
-		ResourceType: jsii.String(VpcResourceType),
+		ResourceType: jsii.String(VPCResourceType),
 		Properties:   &map[string]any{"ClusterName": props.ClusterName, "VpcId": props.Vpc.VpcId()},
 	})
 	// Deleted before every subnet (and with them the route tables, NAT
