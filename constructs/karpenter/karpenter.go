@@ -95,7 +95,7 @@ func chartValues(props *Props, clusterEndpoint, queueName string) map[string]any
 			"nodeAffinity": map[string]any{
 				"requiredDuringSchedulingIgnoredDuringExecution": map[string]any{
 					"nodeSelectorTerms": []any{map[string]any{
-						"matchExpressions": []any{map[string]any{"key": "karpenter.sh/nodepool", "operator": "DoesNotExist"}},
+						"matchExpressions": []any{map[string]any{"key": platform.LabelNodePool, "operator": "DoesNotExist"}},
 					}},
 				},
 			},
@@ -107,7 +107,7 @@ func chartValues(props *Props, clusterEndpoint, queueName string) map[string]any
 		},
 	}
 	if len(props.NodeSelector) > 0 {
-		sel := map[string]any{"kubernetes.io/os": "linux"}
+		sel := map[string]any{platform.LabelOS: "linux"}
 		for k, v := range props.NodeSelector {
 			sel[k] = v
 		}
