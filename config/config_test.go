@@ -36,7 +36,8 @@ func TestCdkJSONMatchesDefault(t *testing.T) {
 	if err != nil {
 		t.Fatalf("cdk.json does not load: %v", err)
 	}
-	if want := loadedDefault(t); !reflect.DeepEqual(got, want) {
+	want := loadedDefault(t)
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("cdk.json config differs from Default():\n got %+v\nwant %+v", got, want)
 	}
 }

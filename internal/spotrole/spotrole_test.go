@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 
@@ -28,17 +27,7 @@ import (
 
 var moto *motoserver.Server
 
-func TestMain(m *testing.M) {
-	var err error
-	moto, err = motoserver.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL: starting moto:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	moto.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { motoserver.RunMain(m, &moto) }
 
 func iamClient(t *testing.T) *iam.Client {
 	t.Helper()
