@@ -48,11 +48,8 @@ type Sweeper struct {
 
 // New validates cfg and returns a Sweeper.
 func New(cfg Config) (*Sweeper, error) {
-	if err := platform.ValidateEKSClusterName(cfg.ClusterName); err != nil {
+	if err := checkTarget(cfg.ClusterName, cfg.Region); err != nil {
 		return nil, err
-	}
-	if !platform.IsRegion(cfg.Region) {
-		return nil, fmt.Errorf("sweep: region %q is not a valid AWS region name", cfg.Region)
 	}
 	if cfg.EC2 == nil || cfg.ELB == nil || cfg.IAM == nil {
 		return nil, errors.New("sweep: EC2, ELB and IAM clients are required")
@@ -60,12 +57,26 @@ func New(cfg Config) (*Sweeper, error) {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 10 * time.Second
 	}
-	log := cfg.Logger
+	return &Sweeper{cfg: cfg, log: withAttrs(cfg.Logger, "cluster", cfg.ClusterName, "region", cfg.Region)}, nil
+}
+
+// checkTarget validates the cluster and region a sweep is for.
+func checkTarget(cluster, region string) error {
+	if err := platform.ValidateEKSClusterName(cluster); err != nil {
+		return err
+	}
+	if !platform.IsRegion(region) {
+		return fmt.Errorf("sweep: region %q is not a valid AWS region name", region)
+	}
+	return nil
+}
+
+// withAttrs returns log (slog.Default() when nil) with attrs on every record.
+func withAttrs(log *slog.Logger, attrs ...any) *slog.Logger {
 	if log == nil {
 		log = slog.Default()
 	}
-	log = log.With("cluster", cfg.ClusterName, "region", cfg.Region)
-	return &Sweeper{cfg: cfg, log: log}, nil
+	return log.With(attrs...)
 }
 
 // NewRetryer returns the SDK's standard retryer (exponential backoff with

@@ -77,14 +77,11 @@ type VPCSweeper struct {
 
 // NewVPC validates cfg and returns a VPCSweeper.
 func NewVPC(cfg VPCConfig) (*VPCSweeper, error) {
-	if err := platform.ValidateEKSClusterName(cfg.ClusterName); err != nil {
+	if err := checkTarget(cfg.ClusterName, cfg.Region); err != nil {
 		return nil, err
 	}
 	if err := ValidateVpcID(cfg.VpcID); err != nil {
 		return nil, err
-	}
-	if !platform.IsRegion(cfg.Region) {
-		return nil, fmt.Errorf("sweep: region %q is not a valid AWS region name", cfg.Region)
 	}
 	if cfg.EC2 == nil {
 		return nil, errors.New("sweep: the EC2 client is required")
@@ -92,11 +89,7 @@ func NewVPC(cfg VPCConfig) (*VPCSweeper, error) {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 10 * time.Second
 	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	log = log.With("cluster", cfg.ClusterName, "region", cfg.Region, "vpc", cfg.VpcID)
+	log := withAttrs(cfg.Logger, "cluster", cfg.ClusterName, "region", cfg.Region, "vpc", cfg.VpcID)
 	return &VPCSweeper{
 		s: &Sweeper{cfg: Config{ClusterName: cfg.ClusterName, Region: cfg.Region, EC2: cfg.EC2,
 			PollInterval: cfg.PollInterval}, log: log},
