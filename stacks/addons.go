@@ -32,8 +32,7 @@ type AddonsStackProps struct {
 	// Vpc is the cluster's VPC (the Load Balancer Controller's vpcId).
 	Vpc awsec2.IVpc
 	// ClusterName is the cluster's name as a plain string: Karpenter's IAM
-	// condition keys contain it and stay literal in the template (a token
-	// would need a CfnJson custom resource per condition block).
+	// condition keys contain it, and a CloudFormation token cannot be a key.
 	ClusterName string
 	// KubernetesVersion is the cluster's version; Karpenter node classes are
 	// checked against it (no AL2 past 1.32).

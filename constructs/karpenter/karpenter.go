@@ -36,10 +36,8 @@ type Props struct {
 	// PodIdentity gives the controller its role through EKS Pod Identity
 	// instead of IRSA (irsarole.Props.PodIdentity). Default: IRSA.
 	PodIdentity bool
-	// ClusterName is the cluster's name. Required. It appears in IAM
-	// condition keys of the controller policy: a plain string keeps them
-	// literal in the template; a token works too, at the price of one
-	// CfnJson custom resource per condition block (ControllerPolicyDocument).
+	// ClusterName is the cluster's name as a plain string (not a token): it
+	// appears in IAM condition keys of the controller policy. Required.
 	ClusterName string
 	// Version is the Karpenter version of both charts and of the controller
 	// IAM policy, e.g. "1.14.1". Required.
@@ -129,7 +127,7 @@ func New(scope constructs.Construct, id string, props *Props) *Karpenter {
 	// Inline, not a managed policy: the rendered policy (~6.4k characters)
 	// exceeds the 6,144-character managed policy limit; a role's inline
 	// policies may total 10,240.
-	policy, err := ControllerPolicyDocument(k.Construct, &ControllerPolicyProps{
+	policy, err := ControllerPolicyDocument(&ControllerPolicyProps{
 		Version:     props.Version,
 		ClusterName: props.ClusterName,
 		NodeRole:    k.NodeRole.Role,
