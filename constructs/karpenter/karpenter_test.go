@@ -206,11 +206,7 @@ func TestReference(t *testing.T) {
 		statements += len(p.Document["Statement"].([]any))
 	}
 	has := func(a string) bool { i := sort.SearchStrings(acts, a); return i < len(acts) && acts[i] == a }
-	tests := []struct {
-		name string
-		got  any
-		want any
-	}{
+	checkCases(t, []gotWant{
 		{"supported versions", karpenter.SupportedVersions(), []string{"1.14.1"}},
 		{"source is the tagged upstream template", ref.Source,
 			"https://github.com/aws/karpenter-provider-aws/blob/v1.14.1/website/content/en/docs/getting-started/getting-started-with-karpenter/cloudformation.yaml"},
@@ -224,14 +220,7 @@ func TestReference(t *testing.T) {
 			has("iam:TagInstanceProfile") && has("iam:DeleteInstanceProfile") && has("iam:GetInstanceProfile"), true},
 		{"eks:DescribeCluster", has("eks:DescribeCluster"), true},
 		{"ec2:DescribeInstanceStatus", has("ec2:DescribeInstanceStatus"), true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if !reflect.DeepEqual(tt.got, tt.want) {
-				t.Errorf("got %v, want %v", tt.got, tt.want)
-			}
-		})
-	}
+	})
 }
 
 func TestControllerPolicy(t *testing.T) {
@@ -271,11 +260,7 @@ func TestControllerPolicy(t *testing.T) {
 	litJSON, _ := json.Marshal(literal.json)
 	policiesJSON, _ := json.Marshal([]any{litStatements, addonsStatements})
 
-	tests := []struct {
-		name string
-		got  any
-		want any
-	}{
+	checkCases(t, []gotWant{
 		{"literal name: statements equal upstream (actions, resources, tag conditions)",
 			norm.Canonical(t, litStatements), norm.Canonical(t, referenceStatements(t, literal, "llm"))},
 		{"literal name: actions equal upstream", refpolicy.Actions(litStatements), refActions},
@@ -292,14 +277,7 @@ func TestControllerPolicy(t *testing.T) {
 		{"cross-stack cluster: the cluster name stays literal", strings.Contains(string(addonsJSON), `"aws:ResourceTag/kubernetes.io/cluster/llm":"owned"`), true},
 		{"no unrendered placeholder", strings.Contains(string(policiesJSON), "${"), false},
 		{"no hard-coded partition", strings.Contains(string(litJSON), "arn:aws:"), false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if !reflect.DeepEqual(tt.got, tt.want) {
-				t.Errorf("got  %v\nwant %v", tt.got, tt.want)
-			}
-		})
-	}
+	})
 }
 
 func TestNodeRole(t *testing.T) {
@@ -441,4 +419,22 @@ func upstreamInterruptionEvents(t *testing.T) []karpenter.InterruptionEvent {
 		events = append(events, karpenter.InterruptionEvent{ID: strings.TrimSuffix(r.Resource, "Rule"), Source: r.Source, DetailType: r.DetailType})
 	}
 	return events
+}
+
+// gotWant is one case of a table of computed values and their expectations.
+type gotWant struct {
+	name      string
+	got, want any
+}
+
+// checkCases runs each case as a subtest comparing got and want deeply.
+func checkCases(t *testing.T, cases []gotWant) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			if !reflect.DeepEqual(tt.got, tt.want) {
+				t.Errorf("got  %v\nwant %v", tt.got, tt.want)
+			}
+		})
+	}
 }
