@@ -42,6 +42,16 @@ func TestCdkJSONMatchesDefault(t *testing.T) {
 	}
 }
 
+// loadedDefault is Default() as Load returns it: validated, NodePools derived.
+func loadedDefault(t *testing.T) Config {
+	t.Helper()
+	c, err := Load(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // TestLoadRejects lists bad inputs, each with the exact message a user sees.
 func TestLoadRejects(t *testing.T) {
 	tests := []struct {
@@ -230,14 +240,4 @@ func TestParseTaint(t *testing.T) {
 			}
 		})
 	}
-}
-
-// loadedDefault is Default() as Load returns it: validated, NodePools derived.
-func loadedDefault(t *testing.T) Config {
-	t.Helper()
-	c, err := Load(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
 }

@@ -7,7 +7,6 @@ import (
 	"maps"
 	"reflect"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -69,7 +68,7 @@ func load(context map[string]any) (Config, error) {
 			keys = append(keys, k)
 		}
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	for _, k := range keys {
 		if err := setPath(tree, strings.Split(strings.TrimPrefix(k, prefix), "."), context[k]); err != nil {
 			return Config{}, err
@@ -128,7 +127,7 @@ func field(t reflect.Type, key, path string) (reflect.Type, error) {
 		for k := range fields {
 			names = append(names, k)
 		}
-		sort.Strings(names)
+		slices.Sort(names)
 		return nil, fmt.Errorf("%s: unknown field; allowed: %s", path, strings.Join(names, ", "))
 	}
 	return ft, nil
