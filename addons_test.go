@@ -20,6 +20,7 @@ import (
 	"github.com/hybrid-llm/platform/internal/cdktest"
 	"github.com/hybrid-llm/platform/internal/chartkeys"
 	"github.com/hybrid-llm/platform/internal/refpolicy"
+	"github.com/hybrid-llm/platform/platform"
 )
 
 // helmCharts returns the add-ons stack's Helm releases by release name.
@@ -265,7 +266,7 @@ func TestAddonsLoadBalancerControllerKeepsItsWebhookCertificate(t *testing.T) {
 // configured chart.
 func lbcAppVersion(t *testing.T) string {
 	t.Helper()
-	v, err := lbcontroller.AppVersion(defaults.cfg.LoadBalancerController.ChartVersion)
+	v, err := lbcontroller.AppVersion(platform.LoadBalancerController.Chart)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -622,7 +623,7 @@ func TestAddonsControllerIAMCoversOfficialPolicies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	karpRef, err := karpenter.ReferenceActions(defaults.cfg.Karpenter.Version)
+	karpRef, err := karpenter.ReferenceActions(platform.Karpenter.App)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -632,13 +633,13 @@ func TestAddonsControllerIAMCoversOfficialPolicies(t *testing.T) {
 		wantCount                       int
 	}{
 		{"load balancer controller " + lbcVersion, lbcontroller.Namespace, lbcontroller.ServiceAccountName, lbcRef, 80},
-		{"karpenter " + defaults.cfg.Karpenter.Version, karpenter.Namespace, karpenter.ServiceAccountName, karpRef, 32},
+		{"karpenter " + platform.Karpenter.App, karpenter.Namespace, karpenter.ServiceAccountName, karpRef, 32},
 	}
 	for _, mode := range identityModes {
 		for _, tt := range tests {
 			t.Run(mode.identity+"/"+tt.name, func(t *testing.T) {
 				if len(tt.reference) != tt.wantCount {
-					t.Errorf("reference policy has %d actions, DESIGN.md records %d", len(tt.reference), tt.wantCount)
+					t.Errorf("reference policy has %d actions, want %d (the count of the embedded upstream policy file)", len(tt.reference), tt.wantCount)
 				}
 				granted := grantedActions(t, mode.app(t), tt.namespace, tt.serviceAccount)
 				for _, a := range tt.reference {

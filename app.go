@@ -15,6 +15,7 @@ import (
 	"github.com/hybrid-llm/platform/constructs/sweeper"
 	"github.com/hybrid-llm/platform/internal/gobundle"
 	"github.com/hybrid-llm/platform/internal/timing"
+	"github.com/hybrid-llm/platform/platform"
 	"github.com/hybrid-llm/platform/stacks"
 )
 
@@ -26,8 +27,8 @@ const (
 	addonsStackID     = "HybridLlmAddons"
 )
 
-// platform holds the app's four stacks.
-type platform struct {
+// appStacks holds the app's four stacks.
+type appStacks struct {
 	Network    *stacks.NetworkStack
 	Cluster    *stacks.ClusterStack
 	NodeGroups *stacks.NodeGroupStack
@@ -80,17 +81,21 @@ func seedAvailabilityZones(app awscdk.App, cfg config.Config) {
 
 // newApp builds the four stacks of a validated configuration into app. The
 // tests call it too, so they exercise the real wiring.
-func newApp(app awscdk.App, cfg config.Config) *platform {
+func newApp(app awscdk.App, cfg config.Config) *appStacks {
 	env := &awscdk.Environment{Region: jsii.String(cfg.Region)}
 	if cfg.Account != "" {
 		env.Account = jsii.String(cfg.Account)
 		seedAvailabilityZones(app, cfg)
 	}
+	tags := map[string]*string{}
+	for k, v := range platform.Tags(cfg.ClusterName) {
+		tags[k] = jsii.String(v)
+	}
 	props := func(description string) awscdk.StackProps {
 		return awscdk.StackProps{
 			Env:         env,
 			Description: jsii.String(description),
-			Tags:        &map[string]*string{"project": jsii.String("hybrid-llm-platform"), "cluster": jsii.String(cfg.ClusterName)},
+			Tags:        &tags,
 		}
 	}
 
@@ -115,7 +120,7 @@ func newApp(app awscdk.App, cfg config.Config) *platform {
 		Cluster:           cluster.Cluster,
 		NodeRole:          cluster.NodeRole,
 		System:            cfg.SystemNodeGroup,
-		GPU:               cfg.GpuNodeGroup,
+		GPU:               cfg.GPUNodeGroup,
 		KubernetesVersion: cfg.KubernetesVersion,
 	})
 	addons := stacks.NewAddonsStack(app, addonsStackID, &stacks.AddonsStackProps{
@@ -127,14 +132,13 @@ func newApp(app awscdk.App, cfg config.Config) *platform {
 		Identity:               cfg.Identity,
 		LoadBalancerController: cfg.LoadBalancerController,
 		Karpenter:              cfg.Karpenter,
-		NvidiaDevicePlugin:     cfg.NvidiaDevicePlugin,
 		Sweeper:                cfg.Sweeper,
 	})
 	addons.Stack.AddStackDependency(nodeGroups.Stack, jsii.String("controllers run on the system node group"))
-	if cfg.CdkNag.Enabled {
+	if cfg.CDKNag.Enabled {
 		// AwsSolutions over every stack: each finding is fixed or suppressed
 		// with a reason next to the resource it concerns (see internal/nag).
 		awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	}
-	return &platform{Network: network, Cluster: cluster, NodeGroups: nodeGroups, Addons: addons}
+	return &appStacks{Network: network, Cluster: cluster, NodeGroups: nodeGroups, Addons: addons}
 }

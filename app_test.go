@@ -33,7 +33,7 @@ var stackIDs = []string{networkStackID, clusterStackID, nodeGroupsStackID, addon
 type synthesized struct {
 	cfg       config.Config
 	app       awscdk.App
-	platform  *platform
+	platform  *appStacks
 	templates map[string]assertions.Template
 	// outputs are the stacks' output values by the placeholder that
 	// references them (resolver); filled on first use.

@@ -24,9 +24,9 @@ func TestMainRejectsBadConfigBeforeSynth(t *testing.T) {
 		want    string
 	}{
 		{"unsupported Kubernetes version", `{"hybridLlm.kubernetesVersion":"1.34"}`,
-			"kubernetesVersion 1.34 is not supported by the kubectl 1.36 layer and Karpenter 1.14.1; use 1.35–1.36"},
+			"hybridLlm.kubernetesVersion 1.34 is not supported by the kubectl 1.36 layer and Karpenter 1.14.1; use 1.35–1.36"},
 		{"unknown key", `{"hybridLlm.systemNodeGroup.minSzie":"3"}`,
-			`hybridLlm.systemNodeGroup.minSzie: unknown field "minSzie"`},
+			`hybridLlm.systemNodeGroup.minSzie: unknown field; allowed: desiredSize, diskSizeGiB, instanceTypes, maxSize, minSize`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

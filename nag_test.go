@@ -83,8 +83,8 @@ func TestNagChecksRunAndFollowConfig(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if cfg.CdkNag.Enabled != tt.enabled {
-				t.Fatalf("cdkNag.enabled = %v, want %v", cfg.CdkNag.Enabled, tt.enabled)
+			if cfg.CDKNag.Enabled != tt.enabled {
+				t.Fatalf("cdkNag.enabled = %v, want %v", cfg.CDKNag.Enabled, tt.enabled)
 			}
 			app := cdktest.NewApp(t, &awscdk.AppProps{Context: &ctx})
 			p := newApp(app, cfg)
@@ -127,7 +127,7 @@ func TestEverySuppressionIsJustified(t *testing.T) {
 		var tpl struct {
 			Resources map[string]struct {
 				Metadata struct {
-					CdkNag struct {
+					CDKNag struct {
 						RulesToSuppress []suppression `json:"rules_to_suppress"`
 					} `json:"cdk_nag"`
 				}
@@ -137,7 +137,7 @@ func TestEverySuppressionIsJustified(t *testing.T) {
 			t.Fatalf("%s: %v", f, err)
 		}
 		for id, r := range tpl.Resources {
-			for _, s := range r.Metadata.CdkNag.RulesToSuppress {
+			for _, s := range r.Metadata.CDKNag.RulesToSuppress {
 				total++
 				where := filepath.Base(f) + " " + id + " " + s.ID
 				if !strings.HasPrefix(s.ID, "AwsSolutions-") {

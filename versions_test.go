@@ -8,10 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hybrid-llm/platform/config"
 	"github.com/hybrid-llm/platform/constructs/karpenter"
 	"github.com/hybrid-llm/platform/constructs/lbcontroller"
 	"github.com/hybrid-llm/platform/internal/chartkeys"
+	"github.com/hybrid-llm/platform/platform"
 )
 
 // karpenterCRDFiles are the Karpenter CRDs the node pools are validated
@@ -62,8 +62,8 @@ func nvidiaReference(chartVersion string) error {
 	return err
 }
 
-// TestEverySupportedVersionHasReferenceData: a version may be listed as
-// supported in config/versions.go only with its upstream reference data.
+// TestEverySupportedVersionHasReferenceData: a version may be pinned in
+// platform/versions.go only with its upstream reference data.
 // Bumping a version without adding that data fails here, naming what is missing.
 func TestEverySupportedVersionHasReferenceData(t *testing.T) {
 	tests := []struct {
@@ -71,9 +71,9 @@ func TestEverySupportedVersionHasReferenceData(t *testing.T) {
 		versions  []string
 		reference func(string) error
 	}{
-		{"karpenter", config.SupportedKarpenterVersions, karpenterReference},
-		{"aws-load-balancer-controller", config.SupportedLoadBalancerControllerChartVersions, loadBalancerControllerReference},
-		{"nvidia-device-plugin", config.SupportedNvidiaDevicePluginChartVersions, nvidiaReference},
+		{"karpenter", []string{platform.Karpenter.Chart}, karpenterReference},
+		{"aws-load-balancer-controller", []string{platform.LoadBalancerController.Chart}, loadBalancerControllerReference},
+		{"nvidia-device-plugin", []string{platform.NvidiaDevicePlugin.Chart}, nvidiaReference},
 	}
 	for _, tt := range tests {
 		for _, v := range tt.versions {

@@ -6,6 +6,8 @@
 // single construct exists.
 package config
 
+import "github.com/hybrid-llm/platform/platform"
+
 // ContextKey is the CDK context key holding the configuration object in
 // cdk.json; "-c hybridLlm.<field>=<value>" overrides one field.
 const ContextKey = "hybridLlm"
@@ -38,18 +40,16 @@ type Config struct {
 	AdminPrincipalArn string `json:"adminPrincipalArn"`
 	// SystemNodeGroup is the CPU managed node group for controllers.
 	SystemNodeGroup NodeGroup `json:"systemNodeGroup"`
-	// GpuNodeGroup is the GPU managed node group for model servers.
-	GpuNodeGroup NodeGroup `json:"gpuNodeGroup"`
+	// GPUNodeGroup is the GPU managed node group for model servers.
+	GPUNodeGroup NodeGroup `json:"gpuNodeGroup"`
 	// LoadBalancerController configures the AWS Load Balancer Controller.
 	LoadBalancerController LoadBalancerController `json:"loadBalancerController"`
 	// Karpenter configures Karpenter and its node pools.
 	Karpenter Karpenter `json:"karpenter"`
-	// NvidiaDevicePlugin configures the NVIDIA device plugin.
-	NvidiaDevicePlugin NvidiaDevicePlugin `json:"nvidiaDevicePlugin"`
 	// Sweeper configures the teardown sweeper.
 	Sweeper Sweeper `json:"sweeper"`
-	// CdkNag configures the cdk-nag AwsSolutions checks.
-	CdkNag CdkNag `json:"cdkNag"`
+	// CDKNag configures the cdk-nag AwsSolutions checks.
+	CDKNag CDKNag `json:"cdkNag"`
 }
 
 // Network configures the VPC of HybridLlmNetwork.
@@ -82,27 +82,27 @@ type NodeGroup struct {
 
 // LoadBalancerController configures the AWS Load Balancer Controller add-on.
 type LoadBalancerController struct {
-	// ChartVersion is the aws-load-balancer-controller chart version.
-	ChartVersion string `json:"chartVersion"`
 	// Replicas is the number of controller replicas (>= 2 for a PDB to help).
 	Replicas int `json:"replicas"`
 }
 
 // Karpenter configures the Karpenter add-on and its NodePools.
 type Karpenter struct {
-	// Version is the karpenter and karpenter-crd chart version.
-	Version string `json:"version"`
 	// AMIAlias is the EC2NodeClass amiSelectorTerms alias, "al2023@vYYYYMMDD".
 	AMIAlias string `json:"amiAlias"`
 	// Replicas is the number of controller replicas.
 	Replicas int `json:"replicas"`
 	// SystemPool configures the default CPU pool.
 	SystemPool Pool `json:"systemPool"`
-	// GpuPool configures the default GPU pool.
-	GpuPool Pool `json:"gpuPool"`
+	// GPUPool configures the default GPU pool.
+	GPUPool Pool `json:"gpuPool"`
 	// ExtraPools are more NodePools a user adds, each using the "system" or
 	// "gpu" EC2NodeClass.
 	ExtraPools []ExtraPool `json:"extraPools"`
+	// NodePools are the pools to deploy, derived by Load (not a key): the
+	// system and gpu pools, then ExtraPools, each on its node class's
+	// defaults (see README "Karpenter node pools").
+	NodePools []platform.NodePool `json:"-"`
 }
 
 // Pool is the tunable part of one Karpenter NodePool.
@@ -138,20 +138,14 @@ type ExtraPool struct {
 	Taints []string `json:"taints"`
 }
 
-// NvidiaDevicePlugin configures the NVIDIA device plugin add-on.
-type NvidiaDevicePlugin struct {
-	// ChartVersion is the nvidia-device-plugin chart version.
-	ChartVersion string `json:"chartVersion"`
-}
-
 // Sweeper configures the teardown sweeper custom resource.
 type Sweeper struct {
 	// Enabled turns the sweeper on (default true).
 	Enabled bool `json:"enabled"`
 }
 
-// CdkNag configures cdk-nag.
-type CdkNag struct {
+// CDKNag configures cdk-nag.
+type CDKNag struct {
 	// Enabled applies the AwsSolutions checks to every stack (default true).
 	Enabled bool `json:"enabled"`
 }
@@ -179,7 +173,7 @@ func Default() Config {
 			MaxSize:       4,
 			DiskSizeGiB:   50,
 		},
-		GpuNodeGroup: NodeGroup{
+		GPUNodeGroup: NodeGroup{
 			InstanceTypes: []string{"g5.xlarge", "g6.xlarge", "g4dn.xlarge"},
 			MinSize:       0,
 			DesiredSize:   0,
@@ -187,13 +181,11 @@ func Default() Config {
 			DiskSizeGiB:   200,
 		},
 		LoadBalancerController: LoadBalancerController{
-			ChartVersion: LoadBalancerControllerChartVersion,
-			Replicas:     2,
+			Replicas: platform.DefaultReplicas,
 		},
 		Karpenter: Karpenter{
-			Version:  KarpenterVersion,
 			AMIAlias: KarpenterAMIAlias,
-			Replicas: 2,
+			Replicas: platform.DefaultReplicas,
 			SystemPool: Pool{
 				CapacityTypes:    []string{"on-demand"},
 				InstanceFamilies: []string{"m7i", "m6i"},
@@ -201,7 +193,7 @@ func Default() Config {
 				MemoryLimitGiB:   128,
 				ConsolidateAfter: "30s",
 			},
-			GpuPool: Pool{
+			GPUPool: Pool{
 				CapacityTypes:    []string{"spot", "on-demand"},
 				InstanceFamilies: []string{"g5", "g6", "g4dn"},
 				GPULimit:         8,
@@ -209,8 +201,7 @@ func Default() Config {
 			},
 			ExtraPools: []ExtraPool{},
 		},
-		NvidiaDevicePlugin: NvidiaDevicePlugin{ChartVersion: NvidiaDevicePluginChartVersion},
-		Sweeper:            Sweeper{Enabled: true},
-		CdkNag:             CdkNag{Enabled: true},
+		Sweeper: Sweeper{Enabled: true},
+		CDKNag:  CDKNag{Enabled: true},
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/hybrid-llm/platform/platform"
 )
 
 func TestDefaultIsValid(t *testing.T) {
@@ -34,9 +36,20 @@ func TestCdkJSONMatchesDefault(t *testing.T) {
 	if err != nil {
 		t.Fatalf("cdk.json does not load: %v", err)
 	}
-	if !reflect.DeepEqual(got, Default()) {
-		t.Errorf("cdk.json config differs from Default():\n got %+v\nwant %+v", got, Default())
+	want := loadedDefault(t)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("cdk.json config differs from Default():\n got %+v\nwant %+v", got, want)
 	}
+}
+
+// loadedDefault is Default() as Load returns it: validated, NodePools derived.
+func loadedDefault(t *testing.T) Config {
+	t.Helper()
+	c, err := Load(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // TestLoadRejects lists bad inputs, each with the exact message a user sees.
@@ -47,19 +60,19 @@ func TestLoadRejects(t *testing.T) {
 		want    string
 	}{
 		{"Kubernetes 1.34 (past kubectl skew below)", map[string]any{"hybridLlm.kubernetesVersion": "1.34"},
-			"kubernetesVersion 1.34 is not supported by the kubectl 1.36 layer and Karpenter 1.14.1; use 1.35–1.36"},
+			"hybridLlm.kubernetesVersion 1.34 is not supported by the kubectl 1.36 layer and Karpenter 1.14.1; use 1.35–1.36"},
 		{"Kubernetes 1.37 (past Karpenter 1.14)", map[string]any{"hybridLlm.kubernetesVersion": "1.37"},
-			"kubernetesVersion 1.37 is not supported by the kubectl 1.36 layer and Karpenter 1.14.1; use 1.35–1.36"},
+			"hybridLlm.kubernetesVersion 1.37 is not supported by the kubectl 1.36 layer and Karpenter 1.14.1; use 1.35–1.36"},
 		{"unknown identity", map[string]any{"hybridLlm.identity": "oidc"},
-			`identity "oidc" is not supported; use irsa or podIdentity`},
+			`hybridLlm.identity "oidc" is not supported; use irsa or podIdentity`},
 		{"identity in the wrong case", map[string]any{"hybridLlm.identity": "PodIdentity"},
-			`identity "PodIdentity" is not supported; use irsa or podIdentity`},
+			`hybridLlm.identity "PodIdentity" is not supported; use irsa or podIdentity`},
 		{"Kubernetes version not a minor version", map[string]any{"hybridLlm.kubernetesVersion": "1.35.2"},
-			`kubernetesVersion "1.35.2" is not a Kubernetes minor version; use 1.35–1.36`},
+			`hybridLlm.kubernetesVersion "1.35.2" is not a Kubernetes minor version; use 1.35–1.36`},
 		{"unknown top-level key", map[string]any{"hybridLlm.clustername": "x"},
-			`loading config: hybridLlm.clustername: unknown field "clustername"; allowed: account, adminPrincipalArn,`},
+			`loading config: hybridLlm.clustername: unknown field; allowed: account, adminPrincipalArn,`},
 		{"unknown nested key", map[string]any{"hybridLlm.systemNodeGroup.minSzie": "3"},
-			`hybridLlm.systemNodeGroup.minSzie: unknown field "minSzie"; allowed: desiredSize, diskSizeGiB, instanceTypes, maxSize, minSize`},
+			`hybridLlm.systemNodeGroup.minSzie: unknown field; allowed: desiredSize, diskSizeGiB, instanceTypes, maxSize, minSize`},
 		{"unknown key in the cdk.json object", map[string]any{"hybridLlm": map[string]any{"network": map[string]any{"natGateway": 1.0}}},
 			"hybridLlm.network.natGateway: unknown field; allowed: availabilityZones, flowLogRetentionDays, natGateways, vpcCidr"},
 		{"unknown key in an extra pool", map[string]any{"hybridLlm.karpenter.extraPools": `[{"name":"batch","nodeClass":"system","cpulimit":4}]`},
@@ -67,73 +80,79 @@ func TestLoadRejects(t *testing.T) {
 		{"number that is not a number", map[string]any{"hybridLlm.systemNodeGroup.minSize": "two"},
 			`hybridLlm.systemNodeGroup.minSize: "two" is not a whole number`},
 		{"wrong type in cdk.json", map[string]any{"hybridLlm": map[string]any{"clusterName": 7.0}},
-			`hybridLlm.clusterName: must be a string ("hybrid-llm"), got a number (7)`},
+			`hybridLlm.clusterName: must be a string, got a number (7)`},
 		{"boolean that is not a boolean", map[string]any{"hybridLlm.sweeper.enabled": "yes please"},
 			`hybridLlm.sweeper.enabled: "yes please" is not true or false`},
 		{"cluster name with uppercase", map[string]any{"hybridLlm.clusterName": "Hybrid_LLM"},
-			`clusterName "Hybrid_LLM" is invalid: use 1-40 lowercase letters, digits and '-', starting and ending with a letter or digit`},
+			`hybridLlm.clusterName "Hybrid_LLM" is invalid: use 1-40 lowercase letters, digits and '-', starting and ending with a letter or digit`},
 		{"account not 12 digits", map[string]any{"hybridLlm.account": "12345"},
-			`account "12345" is invalid: use a 12-digit AWS account id, or leave it empty for the account of your credentials`},
+			`hybridLlm.account "12345" is invalid: use a 12-digit AWS account id, or leave it empty for the account of your credentials`},
 		{"region typo", map[string]any{"hybridLlm.region": "us-west2"},
-			`region "us-west2" is invalid: use an AWS region code such as "us-west-2"`},
+			`hybridLlm.region "us-west2" is invalid: use an AWS region code such as "us-west-2"`},
 		{"AZ of another region", map[string]any{"hybridLlm.network.availabilityZones": "us-west-2a,us-east-1b"},
-			`network.availabilityZones: "us-east-1b" is not an availability zone of region "us-west-2" (e.g. "us-west-2a")`},
+			`hybridLlm.network.availabilityZones: "us-east-1b" is not an availability zone of region "us-west-2" (e.g. "us-west-2a")`},
 		{"one AZ", map[string]any{"hybridLlm.network.availabilityZones": "us-west-2a", "hybridLlm.network.natGateways": "1"},
-			"network.availabilityZones has 1 zones; use 2 to 6 (EKS needs subnets in at least 2 AZs)"},
+			"hybridLlm.network.availabilityZones has 1 zones; use 2 to 6 (EKS needs subnets in at least 2 AZs)"},
 		{"more NAT gateways than AZs", map[string]any{"hybridLlm.network.natGateways": "4"},
-			"network.natGateways 4 is out of range; use 1 (dev) to 3 (one per AZ, production): private subnets need a NAT gateway to pull images"},
+			"hybridLlm.network.natGateways 4 is out of range; use 1 (dev) to 3 (one per AZ, production): private subnets need a NAT gateway to pull images"},
 		{"no NAT gateway", map[string]any{"hybridLlm.network.natGateways": "0"},
-			"network.natGateways 0 is out of range; use 1 (dev) to 3"},
+			"hybridLlm.network.natGateways 0 is out of range; use 1 (dev) to 3"},
 		{"VPC CIDR too small", map[string]any{"hybridLlm.network.vpcCidr": "10.0.0.0/24"},
-			`network.vpcCidr "10.0.0.0/24" has a /24 prefix; use /16 to /20 (pods take VPC IPs)`},
+			`hybridLlm.network.vpcCidr "10.0.0.0/24" has a /24 prefix; use /16 to /20 (pods take VPC IPs)`},
 		{"VPC CIDR not a network", map[string]any{"hybridLlm.network.vpcCidr": "10.0.0.1/16"},
-			`network.vpcCidr "10.0.0.1/16" is not an IPv4 network CIDR such as "10.0.0.0/16"`},
+			`hybridLlm.network.vpcCidr "10.0.0.1/16" is not an IPv4 network CIDR such as "10.0.0.0/16"`},
 		{"flow log retention CloudWatch does not offer", map[string]any{"hybridLlm.network.flowLogRetentionDays": "10"},
-			"network.flowLogRetentionDays 10 is not a CloudWatch Logs retention; use one of 1, 3, 5, 7, 14, 30,"},
+			"hybridLlm.network.flowLogRetentionDays 10 is not a CloudWatch Logs retention; use one of 1, 3, 5, 7, 14, 30,"},
 		{"control-plane log retention CloudWatch does not offer", map[string]any{"hybridLlm.controlPlaneLogRetentionDays": "100"},
-			"controlPlaneLogRetentionDays 100 is not a CloudWatch Logs retention; use one of 1, 3, 5,"},
+			"hybridLlm.controlPlaneLogRetentionDays 100 is not a CloudWatch Logs retention; use one of 1, 3, 5,"},
 		{"endpoint CIDR malformed", map[string]any{"hybridLlm.endpointPublicCidrs": "203.0.113.0"},
-			`endpointPublicCidrs: "203.0.113.0" is not an IPv4 network CIDR such as "203.0.113.0/24"`},
+			`hybridLlm.endpointPublicCidrs: "203.0.113.0" is not an IPv4 network CIDR such as "203.0.113.0/24"`},
 		{"no endpoint CIDR", map[string]any{"hybridLlm.endpointPublicCidrs": "[]"},
-			"endpointPublicCidrs is empty; list at least one CIDR allowed to reach the public API endpoint"},
+			"hybridLlm.endpointPublicCidrs is empty; list at least one CIDR allowed to reach the public API endpoint"},
 		{"admin principal not an ARN", map[string]any{"hybridLlm.adminPrincipalArn": "Admin"},
-			`adminPrincipalArn "Admin" is not an IAM role or user ARN such as "arn:aws:iam::123456789012:role/Admin"`},
+			`hybridLlm.adminPrincipalArn "Admin" is not an IAM role or user ARN such as "arn:aws:iam::123456789012:role/Admin"`},
 		{"system group of one host", map[string]any{"hybridLlm.systemNodeGroup.minSize": "1", "hybridLlm.systemNodeGroup.desiredSize": "1"},
-			"systemNodeGroup.minSize 1 is too small; use at least 2 (Karpenter and the Load Balancer Controller run 2 replicas on separate hosts)"},
+			"hybridLlm.systemNodeGroup.minSize 1 is too small; use at least 2 (Karpenter and the Load Balancer Controller run 2 replicas on separate hosts)"},
 		{"desired size above max", map[string]any{"hybridLlm.gpuNodeGroup.desiredSize": "5"},
-			"gpuNodeGroup.desiredSize 5 must be between minSize (0) and maxSize (2)"},
+			"hybridLlm.gpuNodeGroup.desiredSize 5 must be between minSize (0) and maxSize (2)"},
 		{"max below min", map[string]any{"hybridLlm.systemNodeGroup.maxSize": "1"},
-			"systemNodeGroup.maxSize 1 must be at least 1 and at least minSize (2)"},
+			"hybridLlm.systemNodeGroup.maxSize 1 must be at least 1 and at least minSize (2)"},
 		{"CPU instance in the GPU group", map[string]any{"hybridLlm.gpuNodeGroup.instanceTypes": "m7i.xlarge"},
-			`gpuNodeGroup.instanceTypes: "m7i.xlarge" has no NVIDIA GPU; use a family of g4dn, g5, g6,`},
+			`hybridLlm.gpuNodeGroup.instanceTypes: "m7i.xlarge" has no NVIDIA GPU; use a family of g4dn, g5, g6,`},
 		{"GPU instance in the system group", map[string]any{"hybridLlm.systemNodeGroup.instanceTypes": "g5.xlarge"},
-			`systemNodeGroup.instanceTypes: "g5.xlarge" is a GPU instance; the system group runs controllers on CPU instances`},
+			`hybridLlm.systemNodeGroup.instanceTypes: "g5.xlarge" is a GPU instance; the system group runs controllers on CPU instances`},
 		{"malformed instance type", map[string]any{"hybridLlm.systemNodeGroup.instanceTypes": "m7i-xlarge"},
-			`systemNodeGroup.instanceTypes: "m7i-xlarge" is not an EC2 instance type such as "m7i.xlarge"`},
+			`hybridLlm.systemNodeGroup.instanceTypes: "m7i-xlarge" is not an EC2 instance type such as "m7i.xlarge"`},
 		{"tiny disk", map[string]any{"hybridLlm.gpuNodeGroup.diskSizeGiB": "8"},
-			"gpuNodeGroup.diskSizeGiB 8 is out of range; use 20 to 16384"},
-		{"Karpenter version without reference data", map[string]any{"hybridLlm.karpenter.version": "1.15.0"},
-			`karpenter.version 1.15.0 has no upstream reference data (IAM policy, CRDs, chart values keys) in this repository; supported: 1.14.1`},
-		{"Load Balancer Controller chart range", map[string]any{"hybridLlm.loadBalancerController.chartVersion": "^3.5"},
-			`loadBalancerController.chartVersion "^3.5" is not a pinned version such as "3.5.0" (no ranges, no "latest")`},
+			"hybridLlm.gpuNodeGroup.diskSizeGiB 8 is out of range; use 20 to 16384"},
+		{"versions are not configuration", map[string]any{"hybridLlm.karpenter.version": "1.15.0"},
+			`hybridLlm.karpenter.version: unknown field; allowed: amiAlias, extraPools, gpuPool, replicas, systemPool`},
 		{"unpinned AMI alias", map[string]any{"hybridLlm.karpenter.amiAlias": "al2023@latest"},
-			`karpenter.amiAlias "al2023@latest" is invalid: use a pinned Amazon Linux 2023 release such as`},
+			`hybridLlm.karpenter.amiAlias "al2023@latest" is invalid: use a pinned Amazon Linux 2023 release such as`},
 		{"AL2 AMI alias", map[string]any{"hybridLlm.karpenter.amiAlias": "al2@v20260714"},
 			"AL2 AMIs do not exist past Kubernetes 1.32"},
 		{"spot misspelled", map[string]any{"hybridLlm.karpenter.gpuPool.capacityTypes": "spot,ondemand"},
-			`karpenter.gpuPool.capacityTypes: "ondemand" is not a capacity type; use "on-demand" or "spot"`},
+			`hybridLlm.karpenter.gpuPool.capacityTypes: "ondemand" is not a capacity type; use "on-demand" or "spot"`},
 		{"GPU pool without a GPU limit", map[string]any{"hybridLlm.karpenter.gpuPool.gpuLimit": "0"},
-			"karpenter.gpuPool.gpuLimit is 0; a GPU pool needs a gpuLimit (e.g. 8) to cap spend"},
+			"hybridLlm.karpenter.gpuPool.gpuLimit is 0; a GPU pool needs a gpuLimit (e.g. 8) to cap spend"},
 		{"consolidateAfter in days", map[string]any{"hybridLlm.karpenter.systemPool.consolidateAfter": "1d"},
-			`karpenter.systemPool.consolidateAfter "1d" is not a duration such as "30s", "1m" or "1h30m"`},
+			`hybridLlm.karpenter.systemPool.consolidateAfter "1d" is not a duration such as "30s", "1m" or "1h30m"`},
 		{"extra pool reusing a default name", map[string]any{"hybridLlm.karpenter.extraPools": `[{"name":"gpu","nodeClass":"gpu","capacityTypes":["spot"],"instanceFamilies":["g6e"],"gpuLimit":4,"consolidateAfter":"5m","consolidationPolicy":"WhenEmpty"}]`},
-			`karpenter.extraPools[0].name "gpu" is already used; NodePool names must be unique and not "system" or "gpu"`},
+			`hybridLlm.karpenter.extraPools[0].name "gpu" is already used; NodePool names must be unique and not "system" or "gpu"`},
 		{"extra pool with an unknown node class", map[string]any{"hybridLlm.karpenter.extraPools": `[{"name":"batch","nodeClass":"arm","capacityTypes":["spot"],"instanceFamilies":["c7i"],"cpuLimit":16,"consolidateAfter":"5m","consolidationPolicy":"WhenEmpty"}]`},
-			`karpenter.extraPools[0].nodeClass "arm" is unknown; use "system" or "gpu"`},
+			`hybridLlm.karpenter.extraPools[0].nodeClass "arm" is unknown; use "system" or "gpu"`},
 		{"extra pool with a bad taint", map[string]any{"hybridLlm.karpenter.extraPools": `[{"name":"batch","nodeClass":"system","capacityTypes":["spot"],"instanceFamilies":["c7i"],"cpuLimit":16,"consolidateAfter":"5m","consolidationPolicy":"WhenEmpty","taints":["batch=true:NoScheduel"]}]`},
-			`karpenter.extraPools[0].taints: "batch=true:NoScheduel" is not "key=value:Effect" with Effect NoSchedule, PreferNoSchedule or NoExecute`},
+			`hybridLlm.karpenter.extraPools[0].taints: "batch=true:NoScheduel" is not "key=value:Effect" with Effect NoSchedule, PreferNoSchedule or NoExecute`},
+		{"unknown key in an extra pool from cdk.json", map[string]any{"hybridLlm": map[string]any{"karpenter": map[string]any{"extraPools": []any{map[string]any{"name": "batch", "Labels": map[string]any{}}}}}},
+			"hybridLlm.karpenter.extraPools[0].Labels: unknown field; allowed: capacityTypes, consolidateAfter, consolidationPolicy, cpuLimit,"},
+		{"wrong type inside an extra pool", map[string]any{"hybridLlm.karpenter.extraPools": `[{"name":"batch","labels":{"team":7}}]`},
+			"hybridLlm.karpenter.extraPools[0].labels.team: must be a string, got a number (7)"},
+		{"object where a number belongs", map[string]any{"hybridLlm.network.natGateways": map[string]any{"n": 1.0}},
+			"hybridLlm.network.natGateways: must be a whole number, got an object"},
+		{"dotted key through a value", map[string]any{"hybridLlm.clusterName.first": "a"},
+			"hybridLlm.clusterName.first: hybridLlm.clusterName is not an object"},
 		{"replicas zero", map[string]any{"hybridLlm.karpenter.replicas": "0"},
-			"karpenter.replicas 0 is out of range; use 1 to 5"},
+			"hybridLlm.karpenter.replicas 0 is out of range; use 1 to 5"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -161,7 +180,7 @@ func TestLoadAppliesOverrides(t *testing.T) {
 				return reflect.DeepEqual(c.EndpointPublicCidrs, []string{"203.0.113.0/24", "198.51.100.0/24"})
 			}},
 		{"JSON list from the CLI", map[string]any{"hybridLlm.gpuNodeGroup.instanceTypes": `["g6e.2xlarge"]`},
-			func(c Config) bool { return reflect.DeepEqual(c.GpuNodeGroup.InstanceTypes, []string{"g6e.2xlarge"}) }},
+			func(c Config) bool { return reflect.DeepEqual(c.GPUNodeGroup.InstanceTypes, []string{"g6e.2xlarge"}) }},
 		{"boolean from the CLI", map[string]any{"hybridLlm.sweeper.enabled": "false"},
 			func(c Config) bool { return !c.Sweeper.Enabled }},
 		{"whole object as a JSON string (-c hybridLlm={...})", map[string]any{"hybridLlm": `{"clusterName":"llm-dev","network":{"natGateways":1}}`},
@@ -176,7 +195,7 @@ func TestLoadAppliesOverrides(t *testing.T) {
 				return len(p) == 1 && p[0].Name == "batch" && p[0].CPULimit == 16 && p[0].Labels["team"] == "ml"
 			}},
 		{"other context keys are ignored", map[string]any{"@aws-cdk/core:checkSecretUsage": true, "hybridLlmX": 1.0},
-			func(c Config) bool { return reflect.DeepEqual(c, Default()) }},
+			func(c Config) bool { return reflect.DeepEqual(c, loadedDefault(t)) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -201,39 +220,17 @@ func TestValidateReportsEveryError(t *testing.T) {
 	}
 }
 
-func TestSupportedVersionsIncludeTheDefaults(t *testing.T) {
-	// Each pinned default must carry reference data; the add-on packages test
-	// that the data for every supported version is present.
-	c := Default()
-	for _, v := range []struct {
-		got string
-		in  []string
-	}{
-		{c.Karpenter.Version, SupportedKarpenterVersions},
-		{c.LoadBalancerController.ChartVersion, SupportedLoadBalancerControllerChartVersions},
-		{c.NvidiaDevicePlugin.ChartVersion, SupportedNvidiaDevicePluginChartVersions},
-	} {
-		found := false
-		for _, s := range v.in {
-			found = found || s == v.got
-		}
-		if !found {
-			t.Errorf("default %s is not in its supported list %v", v.got, v.in)
-		}
-	}
-}
-
 func TestParseTaint(t *testing.T) {
 	tests := []struct {
 		in      string
-		want    Taint
+		want    platform.Taint
 		wantErr bool
 	}{
-		{"batch=true:NoSchedule", Taint{Key: "batch", Value: "true", Effect: "NoSchedule"}, false},
-		{"nvidia.com/gpu:NoExecute", Taint{Key: "nvidia.com/gpu", Effect: "NoExecute"}, false},
-		{"dedicated=:PreferNoSchedule", Taint{Key: "dedicated", Effect: "PreferNoSchedule"}, false},
-		{"batch=true:NoScheduel", Taint{}, true},
-		{"batch=true", Taint{}, true},
+		{"batch=true:NoSchedule", platform.Taint{Key: "batch", Value: "true", Effect: "NoSchedule"}, false},
+		{"nvidia.com/gpu:NoExecute", platform.Taint{Key: "nvidia.com/gpu", Effect: "NoExecute"}, false},
+		{"dedicated=:PreferNoSchedule", platform.Taint{Key: "dedicated", Effect: "PreferNoSchedule"}, false},
+		{"batch=true:NoScheduel", platform.Taint{}, true},
+		{"batch=true", platform.Taint{}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -12,20 +14,30 @@ import (
 // Load builds the configuration from CDK context: Default(), then the object
 // under ContextKey (cdk.json or "-c hybridLlm={...}"), then every dotted
 // override "hybridLlm.<path>" (e.g. "hybridLlm.systemNodeGroup.minSize"),
-// then Validate. context is the app's whole context (node.GetAllContext).
+// then Validate, then derives Karpenter.NodePools. context is the app's whole
+// context (node.GetAllContext).
 //
-// Unknown keys are errors, as are values of the wrong type; every error
-// names the key.
+// Keys are matched exactly against the JSON names of Config's fields, at
+// every depth (objects inside lists included): an unknown key, or a value of
+// the wrong type, is an error naming the key as "hybridLlm.<path>", the form
+// every load and validation message uses. A value from the command line is
+// converted to the type of its field (a number, a boolean, a comma-separated
+// or JSON list, a JSON object), so every field can be set from the CLI.
 func Load(context map[string]any) (Config, error) {
 	cfg, err := load(context)
 	if err != nil {
 		return Config{}, fmt.Errorf("loading config: %w", err)
 	}
-	if err := cfg.Validate(); err != nil {
+	pools, err := cfg.validate()
+	if err != nil {
 		return Config{}, fmt.Errorf("invalid config: %w", err)
 	}
+	cfg.Karpenter.NodePools = pools
 	return cfg, nil
 }
+
+// configType is the type the keys are checked against.
+var configType = reflect.TypeOf(Config{})
 
 func load(context map[string]any) (Config, error) {
 	tree, err := toTree(Default())
@@ -41,9 +53,9 @@ func load(context map[string]any) (Config, error) {
 		}
 		m, ok := obj.(map[string]any)
 		if !ok {
-			return Config{}, fmt.Errorf("%s: must be an object, got %T", ContextKey, obj)
+			return Config{}, fmt.Errorf("%s: must be an object, got %s", ContextKey, describe(obj))
 		}
-		if err := mergeInto(tree, m, ContextKey); err != nil {
+		if err := mergeInto(tree, m, ContextKey, configType); err != nil {
 			return Config{}, err
 		}
 	}
@@ -56,52 +68,24 @@ func load(context map[string]any) (Config, error) {
 			keys = append(keys, k)
 		}
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	for _, k := range keys {
-		if err := setPath(tree, strings.Split(strings.TrimPrefix(k, prefix), "."), context[k], k); err != nil {
+		if err := setPath(tree, strings.Split(strings.TrimPrefix(k, prefix), "."), context[k]); err != nil {
 			return Config{}, err
 		}
 	}
 
-	if err := checkExtraPools(tree); err != nil {
-		return Config{}, err
-	}
 	var cfg Config
 	raw, err := json.Marshal(tree)
 	if err != nil {
 		return Config{}, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
+	dec.DisallowUnknownFields() // checkValue has already rejected every unknown key
 	if err := dec.Decode(&cfg); err != nil {
 		return Config{}, fmt.Errorf("%s: %w", ContextKey, err)
 	}
 	return cfg, nil
-}
-
-// checkExtraPools checks the keys of each karpenter.extraPools element
-// exactly (encoding/json would accept "cpulimit" for "cpuLimit"), so an
-// unknown key is reported with its index.
-func checkExtraPools(tree map[string]any) error {
-	karpenter, _ := tree["karpenter"].(map[string]any)
-	pools, _ := karpenter["extraPools"].([]any)
-	allowed, err := toTree(ExtraPool{})
-	if err != nil {
-		return err
-	}
-	for i, p := range pools {
-		path := fmt.Sprintf("%s.karpenter.extraPools[%d]", ContextKey, i)
-		m, ok := p.(map[string]any)
-		if !ok {
-			return fmt.Errorf("%s: must be an object, got %s", path, describe(p))
-		}
-		for _, k := range sortedKeys(m) {
-			if _, known := allowed[k]; !known {
-				return fmt.Errorf("%s.%s: unknown field; allowed: %s", path, k, strings.Join(sortedKeys(allowed), ", "))
-			}
-		}
-	}
-	return nil
 }
 
 // toTree renders v as the generic JSON tree that overrides are applied to.
@@ -114,27 +98,76 @@ func toTree(v any) (map[string]any, error) {
 	return tree, json.Unmarshal(raw, &tree)
 }
 
-// mergeInto copies src over dst key by key. A key dst does not have is an
-// unknown field; objects merge recursively; everything else replaces, after a
-// type check against the default's JSON type.
-func mergeInto(dst, src map[string]any, path string) error {
-	for k, v := range src {
-		p := path + "." + k
-		cur, ok := dst[k]
-		if !ok {
-			return fmt.Errorf("%s: unknown field; allowed: %s", p, strings.Join(sortedKeys(dst), ", "))
+// jsonFields returns the fields of struct type t by their exact JSON names,
+// embedded structs' fields inlined, fields tagged "-" left out.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	fields := map[string]reflect.Type{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case f.Anonymous && f.Type.Kind() == reflect.Struct:
+			for k, v := range jsonFields(f.Type) {
+				fields[k] = v
+			}
+		case name != "" && name != "-" && f.IsExported():
+			fields[name] = f.Type
 		}
-		if curMap, isMap := cur.(map[string]any); isMap {
+	}
+	return fields
+}
+
+// field returns the type of key in struct type t, or an unknown-field error
+// naming path (the key's full "hybridLlm.<path>") and the allowed keys.
+func field(t reflect.Type, key, path string) (reflect.Type, error) {
+	fields := jsonFields(t)
+	ft, ok := fields[key]
+	if !ok {
+		names := make([]string, 0, len(fields))
+		for k := range fields {
+			names = append(names, k)
+		}
+		slices.Sort(names)
+		return nil, fmt.Errorf("%s: unknown field; allowed: %s", path, strings.Join(names, ", "))
+	}
+	return ft, nil
+}
+
+// keyType is the type of the value under key k of an object of type t: a
+// struct's field (unknown keys are errors), a map's value type.
+func keyType(t reflect.Type, k, path string) (reflect.Type, error) {
+	if t.Kind() == reflect.Map {
+		return t.Elem(), nil
+	}
+	return field(t, k, path)
+}
+
+// mergeInto copies src over dst key by key, checking each against struct
+// type t: objects of struct type merge recursively; everything else replaces,
+// after checkValue.
+func mergeInto(dst, src map[string]any, path string, t reflect.Type) error {
+	for _, k := range slices.Sorted(maps.Keys(src)) {
+		v, p := src[k], path+"."+k
+		ft, err := field(t, k, p)
+		if err != nil {
+			return err
+		}
+		if ft.Kind() == reflect.Struct {
 			vMap, ok := v.(map[string]any)
 			if !ok {
 				return fmt.Errorf("%s: must be an object, got %s", p, describe(v))
 			}
-			if err := mergeInto(curMap, vMap, p); err != nil {
+			cur, _ := dst[k].(map[string]any)
+			if cur == nil {
+				cur = map[string]any{}
+				dst[k] = cur
+			}
+			if err := mergeInto(cur, vMap, p, ft); err != nil {
 				return err
 			}
 			continue
 		}
-		if err := sameKind(cur, v, p); err != nil {
+		if err := checkValue(v, ft, p); err != nil {
 			return err
 		}
 		dst[k] = v
@@ -142,25 +175,90 @@ func mergeInto(dst, src map[string]any, path string) error {
 	return nil
 }
 
-// setPath applies one "-c hybridLlm.a.b=value" override. CLI values arrive as
-// strings; they are converted to the type of the field they replace.
-func setPath(tree map[string]any, path []string, value any, key string) error {
-	node := tree
-	for i, seg := range path {
-		cur, ok := node[seg]
-		if !ok {
-			return fmt.Errorf("%s: unknown field %q; allowed: %s", key, seg, strings.Join(sortedKeys(node), ", "))
+// checkValue is the exact-key walk of one value: v must have the JSON shape
+// of type t, and every object key inside it (in lists and maps too) must be
+// a field of its struct type.
+func checkValue(v any, t reflect.Type, path string) error {
+	switch t.Kind() {
+	case reflect.String:
+		if _, ok := v.(string); !ok {
+			return fmt.Errorf("%s: must be a string, got %s", path, describe(v))
 		}
-		if i < len(path)-1 {
-			next, isMap := cur.(map[string]any)
-			if !isMap {
-				return fmt.Errorf("%s: %q is not an object", key, strings.Join(path[:i+1], "."))
+	case reflect.Int:
+		f, ok := v.(float64)
+		if !ok {
+			return fmt.Errorf("%s: must be a whole number, got %s", path, describe(v))
+		}
+		if f != float64(int(f)) {
+			return fmt.Errorf("%s: %v is not a whole number", path, f)
+		}
+	case reflect.Bool:
+		if _, ok := v.(bool); !ok {
+			return fmt.Errorf("%s: must be true or false, got %s", path, describe(v))
+		}
+	case reflect.Slice:
+		list, ok := v.([]any)
+		if !ok {
+			return fmt.Errorf("%s: must be a list, got %s", path, describe(v))
+		}
+		for i, item := range list {
+			if err := checkValue(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
 			}
-			node = next
+		}
+	case reflect.Map, reflect.Struct:
+		m, ok := v.(map[string]any)
+		if !ok {
+			return fmt.Errorf("%s: must be an object, got %s", path, describe(v))
+		}
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			ft, err := keyType(t, k, path+"."+k)
+			if err != nil {
+				return err
+			}
+			if err := checkValue(m[k], ft, path+"."+k); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// setPath applies one "-c hybridLlm.a.b=value" override, walking the field
+// types from Config down.
+func setPath(tree map[string]any, segs []string, value any) error {
+	node, t, path := tree, configType, ContextKey
+	for i, seg := range segs {
+		path += "." + seg
+		ft, err := field(t, seg, path)
+		if err != nil {
+			return err
+		}
+		if i < len(segs)-1 {
+			if ft.Kind() != reflect.Struct {
+				return fmt.Errorf("%s.%s: %s is not an object", ContextKey, strings.Join(segs, "."), path)
+			}
+			next, _ := node[seg].(map[string]any)
+			if next == nil {
+				next = map[string]any{}
+				node[seg] = next
+			}
+			node, t = next, ft
 			continue
 		}
-		converted, err := convert(cur, value, key)
+		converted, err := convert(value, ft, path)
 		if err != nil {
+			return err
+		}
+		if ft.Kind() == reflect.Struct {
+			cur, _ := node[seg].(map[string]any)
+			if cur == nil {
+				cur = map[string]any{}
+				node[seg] = cur
+			}
+			return mergeInto(cur, converted.(map[string]any), path, ft)
+		}
+		if err := checkValue(converted, ft, path); err != nil {
 			return err
 		}
 		node[seg] = converted
@@ -169,82 +267,51 @@ func setPath(tree map[string]any, path []string, value any, key string) error {
 }
 
 // convert turns a context value (a string from the CLI, or already typed
-// from cdk.json) into the JSON type of the default it replaces.
-func convert(cur, value any, key string) (any, error) {
+// from cdk.json) into the JSON shape of type t.
+func convert(value any, t reflect.Type, path string) (any, error) {
 	s, isString := value.(string)
 	if !isString {
-		return value, sameKind(cur, value, key)
+		return value, nil
 	}
-	switch cur.(type) {
-	case string:
+	switch t.Kind() {
+	case reflect.String:
 		return s, nil
-	case float64:
+	case reflect.Int:
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
-			return nil, fmt.Errorf("%s: %q is not a whole number", key, s)
+			return nil, fmt.Errorf("%s: %q is not a whole number", path, s)
 		}
 		return float64(n), nil
-	case bool:
+	case reflect.Bool:
 		b, err := strconv.ParseBool(strings.TrimSpace(s))
 		if err != nil {
-			return nil, fmt.Errorf("%s: %q is not true or false", key, s)
+			return nil, fmt.Errorf("%s: %q is not true or false", path, s)
 		}
 		return b, nil
-	case []any:
+	case reflect.Slice:
 		// A JSON array, or a comma-separated list of strings.
 		if strings.HasPrefix(strings.TrimSpace(s), "[") {
 			var list []any
 			if err := json.Unmarshal([]byte(s), &list); err != nil {
-				return nil, fmt.Errorf("%s: %q is not a JSON array: %v", key, s, err)
+				return nil, fmt.Errorf("%s: %q is not a JSON array: %v", path, s, err)
 			}
 			return list, nil
 		}
-		var list []any
+		list := []any{}
 		for _, item := range strings.Split(s, ",") {
 			if item = strings.TrimSpace(item); item != "" {
 				list = append(list, item)
 			}
 		}
-		if list == nil {
-			list = []any{}
-		}
 		return list, nil
-	case map[string]any:
+	case reflect.Map, reflect.Struct:
 		var m map[string]any
 		if err := json.Unmarshal([]byte(s), &m); err != nil {
-			return nil, fmt.Errorf("%s: %q is not a JSON object: %v", key, s, err)
+			return nil, fmt.Errorf("%s: %q is not a JSON object: %v", path, s, err)
 		}
-		merged := cur.(map[string]any)
-		return merged, mergeInto(merged, m, key)
+		return m, nil
 	}
-	return nil, fmt.Errorf("%s: cannot be set from the command line", key)
-}
-
-// sameKind reports whether v has the JSON type of the default cur.
-func sameKind(cur, v any, key string) error {
-	ok := false
-	switch cur.(type) {
-	case string:
-		_, ok = v.(string)
-	case float64:
-		var f float64
-		f, ok = v.(float64)
-		if ok && f != float64(int(f)) {
-			return fmt.Errorf("%s: %v is not a whole number", key, f)
-		}
-	case bool:
-		_, ok = v.(bool)
-	case []any:
-		_, ok = v.([]any)
-	case map[string]any:
-		_, ok = v.(map[string]any)
-	case nil:
-		ok = true
-	}
-	if !ok {
-		return fmt.Errorf("%s: must be %s, got %s", key, describe(cur), describe(v))
-	}
-	return nil
+	return nil, fmt.Errorf("%s: cannot be set from the command line", path)
 }
 
 func describe(v any) string {
@@ -263,13 +330,4 @@ func describe(v any) string {
 		return "null"
 	}
 	return fmt.Sprintf("%T", v)
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

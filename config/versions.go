@@ -1,12 +1,8 @@
 package config
 
-// Pinned versions of everything the platform installs. This is the one place
-// where a version is chosen; README.md's version table mirrors it and says why.
-//
-// A chart version is only accepted when the repository also carries the
-// upstream reference data checked against it (IAM policies, CRD schemas,
-// chart values keys): bumping a version here without adding that data makes
-// Validate fail, naming the missing reference.
+// The Kubernetes versions the platform runs. The add-ons' versions are in
+// package platform (versions.go), not in the configuration: each needs
+// reference data checked into this repository.
 const (
 	// DefaultKubernetesVersion is the EKS control-plane version: the newest
 	// that both the kubectl layer and Karpenter support (1.35's EKS standard
@@ -18,18 +14,6 @@ const (
 	// constructs/kubectllayer). kubectl supports one minor version of skew
 	// either way, which bounds the Kubernetes versions the app accepts.
 	KubectlLayerVersion = "1.36"
-
-	// KarpenterVersion is the version of both the karpenter and karpenter-crd
-	// charts (oci://public.ecr.aws/karpenter) and of the controller.
-	KarpenterVersion = "1.14.1"
-
-	// LoadBalancerControllerChartVersion is the aws-load-balancer-controller
-	// chart version (https://aws.github.io/eks-charts); it ships app v3.5.0.
-	LoadBalancerControllerChartVersion = "3.5.0"
-
-	// NvidiaDevicePluginChartVersion is the nvidia-device-plugin chart
-	// version (https://nvidia.github.io/k8s-device-plugin).
-	NvidiaDevicePluginChartVersion = "0.20.0"
 
 	// KarpenterAMIAlias pins the EKS-optimized Amazon Linux 2023 release
 	// Karpenter launches (EC2NodeClass amiSelectorTerms alias). A pinned
@@ -57,15 +41,3 @@ const (
 	minKubernetesMinor = 35
 	maxKubernetesMinor = 36
 )
-
-// SupportedKarpenterVersions lists the Karpenter versions whose reference
-// data (controller IAM policy, CRDs, chart values keys) this repository carries.
-var SupportedKarpenterVersions = []string{KarpenterVersion}
-
-// SupportedLoadBalancerControllerChartVersions lists the chart versions whose
-// reference data (controller IAM policy, chart values keys) this repository carries.
-var SupportedLoadBalancerControllerChartVersions = []string{LoadBalancerControllerChartVersion}
-
-// SupportedNvidiaDevicePluginChartVersions lists the chart versions whose
-// values keys this repository carries.
-var SupportedNvidiaDevicePluginChartVersions = []string{NvidiaDevicePluginChartVersion}

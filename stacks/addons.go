@@ -1,8 +1,6 @@
 package stacks
 
 import (
-	"strings"
-
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseksv2"
@@ -16,6 +14,7 @@ import (
 	"github.com/hybrid-llm/platform/constructs/lbcontroller"
 	"github.com/hybrid-llm/platform/constructs/spotrole"
 	"github.com/hybrid-llm/platform/constructs/sweeper"
+	"github.com/hybrid-llm/platform/platform"
 )
 
 // NVIDIA device plugin chart coordinates.
@@ -43,10 +42,9 @@ type AddonsStackProps struct {
 	Identity string
 	// LoadBalancerController configures the Load Balancer Controller.
 	LoadBalancerController config.LoadBalancerController
-	// Karpenter configures Karpenter and its pools.
+	// Karpenter configures Karpenter and its pools (NodePools as config.Load
+	// derived them).
 	Karpenter config.Karpenter
-	// NvidiaDevicePlugin configures the NVIDIA device plugin.
-	NvidiaDevicePlugin config.NvidiaDevicePlugin
 	// Sweeper turns the teardown sweeper on or off.
 	Sweeper config.Sweeper
 }
@@ -77,16 +75,15 @@ type AddonsStack struct {
 func NewAddonsStack(scope constructs.Construct, id string, props *AddonsStackProps) *AddonsStack {
 	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
 	s := &AddonsStack{Stack: stack}
-	onSystemNodes := map[string]string{PurposeLabel: PurposeSystem}
+	onSystemNodes := map[string]string{platform.LabelPurpose: platform.PurposeSystem}
 	podIdentity := props.Identity == config.IdentityPodIdentity
 
 	s.LoadBalancerController = lbcontroller.New(stack, "LoadBalancerController", &lbcontroller.Props{
 		Cluster:      props.Cluster,
 		PodIdentity:  podIdentity,
 		ClusterName:  props.ClusterName,
-		Region:       *stack.Region(),
-		VpcID:        *props.Vpc.VpcId(),
-		ChartVersion: props.LoadBalancerController.ChartVersion,
+		Vpc:          props.Vpc,
+		ChartVersion: platform.LoadBalancerController.Chart,
 		Replicas:     props.LoadBalancerController.Replicas,
 		NodeSelector: onSystemNodes,
 	})
@@ -95,7 +92,7 @@ func NewAddonsStack(scope constructs.Construct, id string, props *AddonsStackPro
 		Cluster:      props.Cluster,
 		PodIdentity:  podIdentity,
 		ClusterName:  props.ClusterName,
-		Version:      props.Karpenter.Version,
+		Version:      platform.Karpenter.Chart,
 		Replicas:     props.Karpenter.Replicas,
 		NodeSelector: onSystemNodes,
 	})
@@ -124,15 +121,15 @@ func NewAddonsStack(scope constructs.Construct, id string, props *AddonsStackPro
 			ClusterName:            props.ClusterName,
 			ClusterSecurityGroupID: *props.Cluster.ClusterSecurityGroupId(),
 			NodeRoleName:           *s.Karpenter.NodeRole.Role.RoleName(),
-			AMIVersion:             strings.TrimPrefix(props.Karpenter.AMIAlias, "al2023@"),
-			Tags:                   map[string]string{"cluster": props.ClusterName, "project": "hybrid-llm-platform"},
+			AMIAlias:               props.Karpenter.AMIAlias,
+			Tags:                   platform.Tags(props.ClusterName),
 		}),
-		NodePools: nodePools(props.Karpenter),
+		NodePools: karpenterpools.RenderNodePools(props.Karpenter.NodePools),
 		// Created after, deleted before, the controller: NodePool and
 		// EC2NodeClass finalizers need it to drain and terminate their nodes.
 		// After the Spot service-linked role: a pool allowing spot must find
 		// it on its first launch.
-		DependsOn: []constructs.IConstruct{s.Karpenter.Chart.Chart, s.Karpenter.NodeRole.AccessEntry, s.SpotRole.Resource},
+		DependsOn: []constructs.IDependable{s.Karpenter.Chart.Chart, s.Karpenter.NodeRole.AccessEntry, s.SpotRole.Resource},
 	})
 
 	// The chart's default affinity selects nodes labelled
@@ -143,19 +140,19 @@ func NewAddonsStack(scope constructs.Construct, id string, props *AddonsStackPro
 		Cluster:    props.Cluster,
 		Chart:      nvidiaChart,
 		Repository: nvidiaRepository,
-		Version:    props.NvidiaDevicePlugin.ChartVersion,
+		Version:    platform.NvidiaDevicePlugin.Chart,
 		Release:    nvidiaChart,
 		Namespace:  nvidiaNamespace,
 		Values: map[string]any{
 			"tolerations": []any{
-				map[string]any{"key": GPUTaintKey, "operator": "Exists", "effect": "NoSchedule"},
+				map[string]any{"key": platform.GPUTaint.Key, "operator": "Exists", "effect": platform.GPUTaint.Effect},
 				map[string]any{"key": "CriticalAddonsOnly", "operator": "Exists"},
 			},
 		},
 	})
 
 	if props.Sweeper.Enabled {
-		s.Sweeper = sweeper.New(stack, "Sweeper", &sweeper.Props{ClusterName: jsii.String(props.ClusterName)})
+		s.Sweeper = sweeper.New(stack, "Sweeper", &sweeper.Props{ClusterName: props.ClusterName})
 		// CloudFormation deletes dependents first: every release goes before
 		// the sweep (no controller is left to create resources while it runs),
 		// and the Karpenter node role after it (the sweep removes that role

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hybrid-llm/platform/constructs/kubectllayer"
 	"github.com/hybrid-llm/platform/internal/nag"
+	"github.com/hybrid-llm/platform/platform"
 )
 
 // ClusterStackProps configures NewClusterStack.
@@ -145,21 +146,11 @@ func NewClusterStack(scope constructs.Construct, id string, props *ClusterStackP
 	}
 
 	nodeRole := awsiam.NewRole(stack, jsii.String("NodeRole"), &awsiam.RoleProps{
-		AssumedBy: awsiam.NewServicePrincipal(jsii.String("ec2.amazonaws.com"), nil),
-		ManagedPolicies: &[]awsiam.IManagedPolicy{
-			awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("AmazonEKSWorkerNodePolicy")),
-			awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("AmazonEKS_CNI_Policy")),
-			awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("AmazonEC2ContainerRegistryPullOnly")),
-			awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("AmazonSSMManagedInstanceCore")),
-		},
+		AssumedBy:       awsiam.NewServicePrincipal(jsii.String("ec2.amazonaws.com"), nil),
+		ManagedPolicies: nodeRolePolicies(),
 	})
-
 	nag.Suppress(nodeRole, "The managed policies the EKS User Guide prescribes for the node IAM role (kubelet/EKS node API, the VPC CNI's ENI and IP calls, ECR image pulls, SSM Session Manager instead of SSH); AWS maintains them as EKS needs new actions",
-		nag.Rule("AwsSolutions-IAM4",
-			"Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonEKSWorkerNodePolicy",
-			"Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonEKS_CNI_Policy",
-			"Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
-			"Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore"))
+		nag.ManagedPolicyRule(platform.NodeRoleManagedPolicies...))
 
 	for _, a := range daemonSetAddons {
 		newManagedAddon(stack, a.id, cluster, a.name)
@@ -222,4 +213,13 @@ func suppressClusterFindings(stack awscdk.Stack, cluster awseksv2.Cluster) {
 		nag.Rule("AwsSolutions-IAM5", `/^Resource::<ClusterKubectlProviderHandler[0-9A-F]+\.Arn>:\*$/`))
 	nag.SuppressPath(stack, provider+"/Handler", "aws-cdk-lib 2.276 pins its kubectl handler to python3.13 and ships the AWS CLI layer built for that runtime; another runtime is untested upstream and would risk every kubectl/Helm operation. It moves with aws-cdk-lib upgrades",
 		nag.Rule("AwsSolutions-L1"))
+}
+
+// nodeRolePolicies are platform.NodeRoleManagedPolicies as IAM managed policies.
+func nodeRolePolicies() *[]awsiam.IManagedPolicy {
+	var managed []awsiam.IManagedPolicy
+	for _, name := range platform.NodeRoleManagedPolicies {
+		managed = append(managed, awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String(name)))
+	}
+	return &managed
 }

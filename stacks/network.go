@@ -11,6 +11,7 @@ import (
 
 	"github.com/hybrid-llm/platform/config"
 	"github.com/hybrid-llm/platform/constructs/sweeper"
+	"github.com/hybrid-llm/platform/platform"
 )
 
 // NetworkStackProps configures NewNetworkStack.
@@ -31,19 +32,10 @@ type NetworkStack struct {
 	// Vpc has public subnets (internet-facing load balancers) and private
 	// subnets (nodes, internal load balancers, Karpenter discovery).
 	Vpc awsec2.Vpc
-	// VpcSweeper removes what keeps the VPC from being deleted after the
+	// VPCSweeper removes what keeps the VPC from being deleted after the
 	// cluster is gone, on stack delete. Nil when sweeper.enabled is false.
-	VpcSweeper *sweeper.VpcSweeper
+	VPCSweeper *sweeper.VPCSweeper
 }
-
-// Subnet tags read by the AWS Load Balancer Controller (subnet auto-discovery)
-// and by Karpenter's EC2NodeClass subnetSelectorTerms.
-const (
-	publicELBTag   = "kubernetes.io/role/elb"
-	internalELBTag = "kubernetes.io/role/internal-elb"
-	// KarpenterDiscoveryTag marks the private subnets Karpenter launches into.
-	KarpenterDiscoveryTag = "karpenter.sh/discovery"
-)
 
 // NewNetworkStack builds HybridLlmNetwork: a VPC over the configured AZs with
 // NAT gateways, flow logs to CloudWatch and an S3 gateway endpoint (image
@@ -68,11 +60,11 @@ func NewNetworkStack(scope constructs.Construct, id string, props *NetworkStackP
 	})
 
 	for _, s := range *vpc.PublicSubnets() {
-		awscdk.Tags_Of(s).Add(jsii.String(publicELBTag), jsii.String("1"), nil)
+		awscdk.Tags_Of(s).Add(jsii.String(platform.TagPublicELB), jsii.String("1"), nil)
 	}
 	for _, s := range *vpc.PrivateSubnets() {
-		awscdk.Tags_Of(s).Add(jsii.String(internalELBTag), jsii.String("1"), nil)
-		awscdk.Tags_Of(s).Add(jsii.String(KarpenterDiscoveryTag), jsii.String(props.ClusterName), nil)
+		awscdk.Tags_Of(s).Add(jsii.String(platform.TagInternalELB), jsii.String("1"), nil)
+		awscdk.Tags_Of(s).Add(jsii.String(platform.TagKarpenterDiscovery), jsii.String(props.ClusterName), nil)
 	}
 
 	flowLogs := awslogs.NewLogGroup(stack, jsii.String("FlowLogs"), &awslogs.LogGroupProps{
@@ -94,7 +86,7 @@ func NewNetworkStack(scope constructs.Construct, id string, props *NetworkStackP
 		// the cluster security group, and both keep the subnets and the VPC.
 		// The sweeper runs when this stack is deleted, after the cluster
 		// stack is gone and before the subnets go.
-		ns.VpcSweeper = sweeper.NewVpcSweeper(stack, "VpcSweeper", &sweeper.VpcProps{ClusterName: props.ClusterName, Vpc: vpc})
+		ns.VPCSweeper = sweeper.NewVPCSweeper(stack, "VpcSweeper", &sweeper.VPCProps{ClusterName: props.ClusterName, Vpc: vpc})
 	}
 	return ns
 }

@@ -11,24 +11,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/hybrid-llm/platform/config"
-)
-
-// Node labels and the GPU taint shared by the managed node groups and the
-// Karpenter pools, so workloads select a purpose, not a provisioner.
-const (
-	// PurposeLabel is the node label naming what a node is for.
-	PurposeLabel = "node.kubernetes.io/purpose"
-	// PurposeSystem marks nodes for controllers and the hybrid router.
-	PurposeSystem = "system"
-	// PurposeGPU marks nodes for vLLM model servers.
-	PurposeGPU = "gpu-inference"
-	// GPUTaintKey is the taint that keeps everything but GPU work off GPU nodes.
-	GPUTaintKey = "nvidia.com/gpu"
-	// GPUTaintValue is the GPU taint's value.
-	GPUTaintValue = "present"
-	// GPUPresentLabel lets the NVIDIA device plugin schedule on a node: the
-	// chart's default affinity requires it (or Node Feature Discovery labels).
-	GPUPresentLabel = "nvidia.com/gpu.present"
+	"github.com/hybrid-llm/platform/platform"
 )
 
 // NodeGroupStackProps configures NewNodeGroupStack.
@@ -75,7 +58,7 @@ func NewNodeGroupStack(scope constructs.Construct, id string, props *NodeGroupSt
 		MaxSize:       jsii.Number(props.System.MaxSize),
 		DiskSize:      jsii.Number(props.System.DiskSizeGiB),
 		Subnets:       &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS},
-		Labels:        &map[string]*string{PurposeLabel: jsii.String(PurposeSystem)},
+		Labels:        &map[string]*string{platform.LabelPurpose: jsii.String(platform.PurposeSystem)},
 	})
 
 	gpu := awseksv2.NewNodegroup(stack, jsii.String("Gpu"), &awseksv2.NodegroupProps{
@@ -89,11 +72,11 @@ func NewNodeGroupStack(scope constructs.Construct, id string, props *NodeGroupSt
 		MaxSize:       jsii.Number(props.GPU.MaxSize),
 		DiskSize:      jsii.Number(props.GPU.DiskSizeGiB),
 		Subnets:       &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS},
-		Labels:        &map[string]*string{PurposeLabel: jsii.String(PurposeGPU), GPUPresentLabel: jsii.String("true")},
+		Labels:        &map[string]*string{platform.LabelPurpose: jsii.String(platform.PurposeGPU), platform.LabelGPUPresent: jsii.String("true")},
 		Taints: &[]*awseksv2.TaintSpec{{
-			Key:    jsii.String(GPUTaintKey),
-			Value:  jsii.String(GPUTaintValue),
-			Effect: awseksv2.TaintEffect_NO_SCHEDULE,
+			Key:    jsii.String(platform.GPUTaint.Key),
+			Value:  jsii.String(platform.GPUTaint.Value),
+			Effect: awseksv2.TaintEffect_NO_SCHEDULE, // platform.GPUTaint.Effect
 		}},
 	})
 

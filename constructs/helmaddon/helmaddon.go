@@ -2,9 +2,8 @@
 // version, installed through awseksv2.HelmChart in the caller's scope (never
 // cluster.AddHelmChart, which would put it in the cluster's stack).
 //
-// Values are layered like Helm values files: service-account values (when a
-// ServiceAccount is given), then the caller's computed Values, then
-// UserValues, deep-merged by MergeValues.
+// Values are the caller's Values plus, when a ServiceAccount is given,
+// serviceAccount.create=false and serviceAccount.name=<account>.
 //
 // Repositories: for an https:// repository the handler runs
 // "helm upgrade --install <release> <chart> --repo <repository>". For an
@@ -20,9 +19,12 @@ package helmaddon
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseksv2"
@@ -80,20 +82,12 @@ type Props struct {
 	// Values are the values computed by the caller. Default: none.
 	Values map[string]any
 
-	// UserValues are deep-merged over Values (see MergeValues): the user's
-	// overrides. Default: none.
-	UserValues map[string]any
-
 	// Wait passes --wait: the release succeeds only when its workloads are
 	// ready. Default: false.
 	Wait bool
 
 	// Timeout is Helm's --timeout. Default: 5 minutes. At most 15 minutes.
 	Timeout awscdk.Duration
-
-	// Atomic passes --atomic (roll back a failed install/upgrade; implies
-	// --wait). Default: false.
-	Atomic bool
 
 	// SkipCrds passes --skip-crds. Default: false (CRDs in the chart's crds/
 	// directory are installed if absent; Helm never upgrades them).
@@ -102,16 +96,11 @@ type Props struct {
 	// ServiceAccount is the IRSA service account the chart's pods run as.
 	// When set, the chart depends on its ServiceAccount manifest (so it is
 	// uninstalled before the account is deleted), the release namespace must
-	// be the account's namespace, and, unless SkipServiceAccountValues, the
-	// values serviceAccount.create=false and serviceAccount.name=<name> are
-	// set beneath Values (the "helm create" convention, used by the
-	// aws-load-balancer-controller and karpenter charts). Default: none.
+	// be the account's namespace, and the values serviceAccount.create=false
+	// and serviceAccount.name=<name> are added to Values (the "helm create"
+	// convention, used by the aws-load-balancer-controller and karpenter
+	// charts; Values must not set serviceAccount itself). Default: none.
 	ServiceAccount *irsarole.Role
-
-	// SkipServiceAccountValues leaves the serviceAccount.* values out, for
-	// charts that name these settings differently (put them in Values).
-	// Default: false.
-	SkipServiceAccountValues bool
 
 	// DependsOn are constructs the release must be installed after (and
 	// uninstalled before), e.g. a CRD chart's Addon.Chart. Default: none.
@@ -142,8 +131,6 @@ type Addon struct {
 
 var (
 	chartName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
-	// releaseName is Helm's release name rule (an RFC 1123 subdomain).
-	releaseName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 	// exactSemver is a full SemVer 2.0.0 version (semver.org grammar) with an
 	// optional leading "v": MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD].
 	exactSemver = regexp.MustCompile(`^v?` +
@@ -181,7 +168,7 @@ func ValidateRelease(r string) error {
 	if r == "" {
 		return fmt.Errorf("release is required")
 	}
-	if len(r) > MaxReleaseLength || !releaseName.MatchString(r) {
+	if len(r) > MaxReleaseLength || len(validation.IsDNS1123Subdomain(r)) > 0 {
 		return fmt.Errorf("release %q is not a valid Helm release name (RFC 1123 subdomain, at most %d characters)", r, MaxReleaseLength)
 	}
 	return nil
@@ -237,14 +224,16 @@ func New(scope constructs.Construct, id string, props *Props) *Addon {
 		repository = strings.TrimSuffix(repository, "/") + "/" + props.Chart
 	}
 
-	var saValues map[string]any
-	if sa := props.ServiceAccount; sa != nil && !props.SkipServiceAccountValues {
-		saValues = map[string]any{"serviceAccount": map[string]any{
-			"create": false,
-			"name":   sa.ServiceAccountName,
-		}}
+	values := maps.Clone(props.Values)
+	if sa := props.ServiceAccount; sa != nil {
+		if _, set := values["serviceAccount"]; set {
+			panic("helmaddon: Values set serviceAccount, which ServiceAccount sets")
+		}
+		if values == nil {
+			values = map[string]any{}
+		}
+		values["serviceAccount"] = map[string]any{"create": false, "name": sa.ServiceAccountName}
 	}
-	values := MergeValues(MergeValues(saValues, props.Values), props.UserValues)
 
 	a := &Addon{
 		Construct:  constructs.NewConstruct(scope, jsii.String(id)),
@@ -263,7 +252,6 @@ func New(scope constructs.Construct, id string, props *Props) *Addon {
 		CreateNamespace: jsii.Bool(props.CreateNamespace),
 		Wait:            jsii.Bool(props.Wait),
 		Timeout:         timeout,
-		Atomic:          jsii.Bool(props.Atomic),
 		SkipCrds:        jsii.Bool(props.SkipCrds),
 	}
 	if len(values) > 0 {

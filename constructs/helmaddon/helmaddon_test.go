@@ -153,21 +153,16 @@ func TestHTTPSChart(t *testing.T) {
 		"resources":    map[string]any{"requests": map[string]any{"cpu": "100m", "memory": "128Mi"}},
 		"tolerations":  []any{map[string]any{"key": "a"}},
 	}
-	p.UserValues = map[string]any{
-		"replicaCount": 3,
-		"resources":    map[string]any{"requests": map[string]any{"cpu": "200m"}},
-		"tolerations":  []any{},
-	}
 	a := helmaddon.New(ta.Stack, "Lbc", p)
 	tpl := assertions.Template_FromStack(ta.Stack, nil)
 
 	wantValues := map[string]any{
 		"clusterName":  "platform",
-		"replicaCount": 3,
-		"resources":    map[string]any{"requests": map[string]any{"cpu": "200m", "memory": "128Mi"}},
-		"tolerations":  []any{},
+		"replicaCount": 2,
+		"resources":    map[string]any{"requests": map[string]any{"cpu": "100m", "memory": "128Mi"}},
+		"tolerations":  []any{map[string]any{"key": "a"}},
 	}
-	t.Run("release properties with user values over computed values", func(t *testing.T) {
+	t.Run("release properties and values", func(t *testing.T) {
 		cdktest.Check(t, "chart", func() {
 			tpl.HasResourceProperties(awseksv2.HelmChart_RESOURCE_TYPE(), &map[string]any{
 				"Chart":      "aws-load-balancer-controller",
@@ -182,7 +177,7 @@ func TestHTTPSChart(t *testing.T) {
 	})
 	t.Run("flags default to off", func(t *testing.T) {
 		props := onlyChart(t, tpl)["Properties"].(map[string]any)
-		for _, k := range []string{"Wait", "Atomic", "SkipCrds", "CreateNamespace"} {
+		for _, k := range []string{"Wait", "SkipCrds", "CreateNamespace"} {
 			if v, ok := props[k]; ok {
 				t.Errorf("%s = %v, want absent", k, v)
 			}
@@ -192,7 +187,7 @@ func TestHTTPSChart(t *testing.T) {
 		if a.Release != "aws-load-balancer-controller" || a.Namespace != "kube-system" || a.Repository != "https://aws.github.io/eks-charts" {
 			t.Errorf("Addon = %+v", a)
 		}
-		if !reflect.DeepEqual(a.Values, helmaddon.MergeValues(wantValues, nil)) {
+		if !reflect.DeepEqual(a.Values, wantValues) {
 			t.Errorf("Values = %v, want %v", a.Values, wantValues)
 		}
 	})
@@ -212,7 +207,7 @@ func TestOCIChartAndFlags(t *testing.T) {
 	helmaddon.New(ta.Stack, "Karpenter", &helmaddon.Props{
 		Cluster: ta.Cluster, Chart: "karpenter", Repository: "oci://public.ecr.aws/karpenter/",
 		Version: "1.14.1", Release: "karpenter", Namespace: "karpenter",
-		Wait: true, Atomic: true, SkipCrds: true, Timeout: awscdk.Duration_Minutes(jsii.Number(15)),
+		Wait: true, SkipCrds: true, Timeout: awscdk.Duration_Minutes(jsii.Number(15)),
 		DependsOn: []constructs.IDependable{crd.Chart},
 	})
 	tpl := assertions.Template_FromStack(ta.Stack, nil)
@@ -230,7 +225,7 @@ func TestOCIChartAndFlags(t *testing.T) {
 		cdktest.Check(t, "karpenter chart", func() {
 			tpl.HasResourceProperties(awseksv2.HelmChart_RESOURCE_TYPE(), &map[string]any{
 				"Chart": "karpenter", "Repository": "oci://public.ecr.aws/karpenter/karpenter",
-				"Wait": true, "Atomic": true, "SkipCrds": true, "Timeout": "900s",
+				"Wait": true, "SkipCrds": true, "Timeout": "900s",
 				"CreateNamespace": assertions.Match_Absent(),
 			})
 		})
@@ -262,11 +257,6 @@ func TestServiceAccount(t *testing.T) {
 		Version: "1.14.1", Release: "karpenter", ServiceAccount: sa,
 		Values: map[string]any{"settings": map[string]any{"clusterName": "platform"}},
 	})
-	other := irsarole.New(ta.Stack, "OtherIrsa", &irsarole.Props{Cluster: ta.Cluster, Name: "other", Namespace: "other"})
-	helmaddon.New(ta.Stack, "Other", &helmaddon.Props{
-		Cluster: ta.Cluster, Chart: "other", Repository: "https://example.com/charts",
-		Version: "1.0.0", Release: "other", ServiceAccount: other, SkipServiceAccountValues: true,
-	})
 	tpl := assertions.Template_FromStack(ta.Stack, nil)
 
 	t.Run("namespace defaults to the service account's and values name the account", func(t *testing.T) {
@@ -278,13 +268,6 @@ func TestServiceAccount(t *testing.T) {
 					"serviceAccount": map[string]any{"create": false, "name": "karpenter"},
 					"settings":       map[string]any{"clusterName": "platform"},
 				}),
-			})
-		})
-	})
-	t.Run("SkipServiceAccountValues leaves values out", func(t *testing.T) {
-		cdktest.Check(t, "chart", func() {
-			tpl.HasResourceProperties(awseksv2.HelmChart_RESOURCE_TYPE(), &map[string]any{
-				"Release": "other", "Namespace": "other", "Values": assertions.Match_Absent(),
 			})
 		})
 	})
@@ -309,13 +292,11 @@ func TestServiceAccount(t *testing.T) {
 }
 
 // TestTokenValues proves values may carry CloudFormation tokens from the
-// cluster stack (cluster name, queue name, ...): they survive MergeValues and
-// are resolved by CloudFormation inside the Values JSON string.
+// cluster stack (cluster name, queue name, ...): they are resolved by CloudFormation inside the Values JSON string.
 func TestTokenValues(t *testing.T) {
 	ta := newTestApp(t)
 	p := validProps(ta.Cluster)
 	p.Values = map[string]any{"clusterName": *ta.Cluster.ClusterName()}
-	p.UserValues = map[string]any{"replicaCount": 1}
 	helmaddon.New(ta.Stack, "Lbc", p)
 	tpl := assertions.Template_FromStack(ta.Stack, nil)
 	values := onlyChart(t, tpl)["Properties"].(map[string]any)["Values"]
@@ -339,7 +320,7 @@ func TestTokenValues(t *testing.T) {
 	if err := json.Unmarshal([]byte(text), &got); err != nil {
 		t.Fatalf("values %q: %v", text, err)
 	}
-	if want := map[string]any{"clusterName": "CLUSTER", "replicaCount": float64(1)}; !reflect.DeepEqual(got, want) {
+	if want := map[string]any{"clusterName": "CLUSTER"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("values = %v, want %v", got, want)
 	}
 }

@@ -51,12 +51,6 @@ func TestNewRejectsMisuse(t *testing.T) {
 		{"namespace too long", func(c awseksv2.ICluster) *irsarole.Props {
 			return &irsarole.Props{Cluster: c, Name: "sa", Namespace: long}
 		}, fmt.Sprintf(`irsarole: namespace %q is not a valid RFC 1123 label (lowercase alphanumerics or '-', at most 63 characters, alphanumeric at both ends)`, long)},
-		{"invalid role name", func(c awseksv2.ICluster) *irsarole.Props {
-			return &irsarole.Props{Cluster: c, Name: "sa", RoleName: "my role"}
-		}, `irsarole: role name "my role" is not a valid IAM role name (1-64 letters, digits or +=,.@_-)`},
-		{"role name too long", func(c awseksv2.ICluster) *irsarole.Props {
-			return &irsarole.Props{Cluster: c, Name: "sa", RoleName: long + "a"}
-		}, fmt.Sprintf(`irsarole: role name %q is not a valid IAM role name (1-64 letters, digits or +=,.@_-)`, long+"a")},
 		{"create kube-system", func(c awseksv2.ICluster) *irsarole.Props {
 			return &irsarole.Props{Cluster: c, Name: "sa", Namespace: "kube-system", CreateNamespace: true}
 		}, `irsarole: namespace "kube-system" always exists; CreateNamespace must be false`},
@@ -236,7 +230,6 @@ func TestCreateNamespace(t *testing.T) {
 	ta := cdktest.NewIRSAClusterApp(t)
 	r := irsarole.New(ta.Stack, "Lbc", &irsarole.Props{
 		Cluster: ta.Cluster, Name: "controller", Namespace: "lbc", CreateNamespace: true,
-		Labels: map[string]string{"team": "platform"},
 	})
 	if r.Namespace == nil {
 		t.Fatal("Namespace is nil with CreateNamespace")
@@ -251,7 +244,7 @@ func TestCreateNamespace(t *testing.T) {
 		want := map[string]any{
 			"apiVersion": "v1", "kind": "Namespace",
 			"metadata": map[string]any{"name": "lbc", "labels": map[string]any{
-				"app.kubernetes.io/name": "lbc", "app.kubernetes.io/managed-by": "aws-cdk", "team": "platform",
+				"app.kubernetes.io/name": "lbc", "app.kubernetes.io/managed-by": "aws-cdk",
 			}},
 		}
 		if !reflect.DeepEqual(ns.obj, want) {
@@ -263,9 +256,9 @@ func TestCreateNamespace(t *testing.T) {
 			t.Errorf("ServiceAccount DependsOn = %v, want it to contain %s", sa.dependsOn, ns.id)
 		}
 	})
-	t.Run("service account carries caller labels", func(t *testing.T) {
+	t.Run("service account carries its labels", func(t *testing.T) {
 		labels := sa.obj["metadata"].(map[string]any)["labels"].(map[string]any)
-		if labels["team"] != "platform" || labels["app.kubernetes.io/name"] != "controller" {
+		if labels["app.kubernetes.io/managed-by"] != "aws-cdk" || labels["app.kubernetes.io/name"] != "controller" {
 			t.Errorf("labels = %v", labels)
 		}
 	})
@@ -280,7 +273,7 @@ func containsString(xs []any, s string) bool {
 	return false
 }
 
-func TestPoliciesAndRoleName(t *testing.T) {
+func TestInlinePolicies(t *testing.T) {
 	ta := cdktest.NewIRSAClusterApp(t)
 	doc := awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -288,23 +281,20 @@ func TestPoliciesAndRoleName(t *testing.T) {
 		}),
 	}})
 	irsarole.New(ta.Stack, "Irsa", &irsarole.Props{
-		Cluster: ta.Cluster, Name: "sa", RoleName: "my-role",
+		Cluster: ta.Cluster, Name: "sa",
 		PolicyDocuments: map[string]awsiam.PolicyDocument{"Controller": doc},
-		ManagedPolicies: []awsiam.IManagedPolicy{awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("ReadOnlyAccess"))},
 	})
 	tpl := assertions.Template_FromStack(ta.Stack, nil)
-	cdktest.Check(t, "role with name and policies", func() {
+	cdktest.Check(t, "role with its inline policy, generated name, no managed policy", func() {
 		tpl.HasResourceProperties(jsii.String("AWS::IAM::Role"), &map[string]any{
-			"RoleName": "my-role",
+			"RoleName": assertions.Match_Absent(),
 			"Policies": []any{map[string]any{
 				"PolicyName": "Controller",
 				"PolicyDocument": map[string]any{"Statement": []any{map[string]any{
 					"Action": "sqs:ReceiveMessage", "Effect": "Allow", "Resource": "*",
 				}}},
 			}},
-			"ManagedPolicyArns": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
-				"Fn::Join": assertions.Match_ArrayWith(&[]any{assertions.Match_ArrayWith(&[]any{":iam::aws:policy/ReadOnlyAccess"})}),
-			})}),
+			"ManagedPolicyArns": assertions.Match_Absent(),
 		})
 	})
 	t.Run("namespace defaults to default", func(t *testing.T) {

@@ -14,5 +14,6 @@
 //     instance state changes, capacity-reservation interruptions and AWS
 //     Health events.
 //
-// The Helm release and the controller's IRSA role are composed elsewhere.
+// New composes them with the controller's IAM role (IRSA or EKS Pod Identity,
+// through irsarole) and the karpenter-crd and karpenter Helm releases.
 package karpenter

@@ -11,6 +11,7 @@ import (
 	"github.com/hybrid-llm/platform/constructs/helmaddon"
 	"github.com/hybrid-llm/platform/constructs/irsarole"
 	"github.com/hybrid-llm/platform/internal/nag"
+	"github.com/hybrid-llm/platform/platform"
 )
 
 // Where Karpenter is installed from and runs.
@@ -36,18 +37,16 @@ type Props struct {
 	// instead of IRSA (irsarole.Props.PodIdentity). Default: IRSA.
 	PodIdentity bool
 	// ClusterName is the cluster's name as a plain string (not a token): it
-	// appears in IAM condition keys, which a token cannot be. Required.
+	// appears in IAM condition keys of the controller policy. Required.
 	ClusterName string
 	// Version is the Karpenter version of both charts and of the controller
 	// IAM policy, e.g. "1.14.1". Required.
 	Version string
-	// Replicas is the number of controller pods. Default: 2.
+	// Replicas is the number of controller pods. Default: platform.DefaultReplicas (2).
 	Replicas int
 	// NodeSelector places the controller, in addition to the chart's default
 	// affinity that keeps it off nodes Karpenter launches. Default: none.
 	NodeSelector map[string]string
-	// UserValues are deep-merged over the computed values. Default: none.
-	UserValues map[string]any
 }
 
 // Karpenter is everything Karpenter needs outside its NodePools: the node
@@ -69,12 +68,11 @@ type Karpenter struct {
 	Chart *helmaddon.Addon
 }
 
-// Values returns the controller chart values New computes (before
-// UserValues), so tests can check every key against the chart's keys.
-func Values(props *Props, clusterEndpoint, queueName string) map[string]any {
+// chartValues returns the controller chart values New computes.
+func chartValues(props *Props, clusterEndpoint, queueName string) map[string]any {
 	replicas := props.Replicas
 	if replicas == 0 {
-		replicas = 2
+		replicas = platform.DefaultReplicas
 	}
 	values := map[string]any{
 		"settings": map[string]any{
@@ -95,7 +93,7 @@ func Values(props *Props, clusterEndpoint, queueName string) map[string]any {
 			"nodeAffinity": map[string]any{
 				"requiredDuringSchedulingIgnoredDuringExecution": map[string]any{
 					"nodeSelectorTerms": []any{map[string]any{
-						"matchExpressions": []any{map[string]any{"key": "karpenter.sh/nodepool", "operator": "DoesNotExist"}},
+						"matchExpressions": []any{map[string]any{"key": platform.LabelNodePool, "operator": "DoesNotExist"}},
 					}},
 				},
 			},
@@ -107,7 +105,7 @@ func Values(props *Props, clusterEndpoint, queueName string) map[string]any {
 		},
 	}
 	if len(props.NodeSelector) > 0 {
-		sel := map[string]any{"kubernetes.io/os": "linux"}
+		sel := map[string]any{platform.LabelOS: "linux"}
 		for k, v := range props.NodeSelector {
 			sel[k] = v
 		}
@@ -124,12 +122,12 @@ func New(scope constructs.Construct, id string, props *Props) *Karpenter {
 	}
 	k := &Karpenter{Construct: constructs.NewConstruct(scope, jsii.String(id))}
 	k.NodeRole = NewNodeRole(k.Construct, "NodeRole", &NodeRoleProps{Cluster: props.Cluster})
-	k.Interruption = NewInterruptionQueue(k.Construct, "Interruption", nil)
+	k.Interruption = NewInterruptionQueue(k.Construct, "Interruption")
 
 	// Inline, not a managed policy: the rendered policy (~6.4k characters)
 	// exceeds the 6,144-character managed policy limit; a role's inline
 	// policies may total 10,240.
-	policy, err := ControllerPolicyDocument(k.Construct, &ControllerPolicyProps{
+	policy, err := ControllerPolicyDocument(&ControllerPolicyProps{
 		Version:     props.Version,
 		ClusterName: props.ClusterName,
 		NodeRole:    k.NodeRole.Role,
@@ -181,8 +179,7 @@ func New(scope constructs.Construct, id string, props *Props) *Karpenter {
 		Version:        props.Version,
 		Release:        ChartName,
 		Namespace:      Namespace,
-		Values:         Values(props, *props.Cluster.ClusterEndpoint(), *k.Interruption.Queue.QueueName()),
-		UserValues:     props.UserValues,
+		Values:         chartValues(props, *props.Cluster.ClusterEndpoint(), *k.Interruption.Queue.QueueName()),
 		Wait:           true,
 		SkipCrds:       true, // karpenter-crd owns them
 		ServiceAccount: k.Controller,

@@ -3,14 +3,14 @@ package karpenter
 import (
 	"embed"
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
-	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/hybrid-llm/platform/internal/refpolicy"
@@ -48,8 +48,8 @@ type ReferencePolicy struct {
 	Document map[string]any `json:"document"`
 }
 
-// NamedPolicyDocument is one rendered upstream managed policy.
-type NamedPolicyDocument struct {
+// namedPolicyDocument is one rendered upstream managed policy.
+type namedPolicyDocument struct {
 	// Name is upstream's managed policy name without the cluster suffix,
 	// e.g. "KarpenterControllerNodeLifecyclePolicy".
 	Name string
@@ -62,8 +62,8 @@ type ControllerPolicyProps struct {
 	// Version is the Karpenter version whose official policy is rendered,
 	// without a "v" prefix, e.g. "1.14.1". Required.
 	Version string
-	// ClusterName is the EKS cluster name. It may be a CDK token such as
-	// *cluster.ClusterName(). Required.
+	// ClusterName is the EKS cluster name, a plain string (not a token):
+	// condition keys contain it. Required.
 	ClusterName string
 	// NodeRole is the role of the nodes Karpenter launches; the controller may
 	// pass only this role (iam:PassRole). Required.
@@ -71,10 +71,6 @@ type ControllerPolicyProps struct {
 	// Queue is the interruption queue the controller reads. Required.
 	Queue awssqs.IQueue
 }
-
-// conditionsID is the id of the child construct that holds the CfnJson
-// conditions needed when the cluster name is a token.
-const conditionsID = "ControllerPolicyConditions"
 
 // placeholderPattern matches CloudFormation !Sub placeholders (but not CDK
 // token markers such as ${Token[TOKEN.12]}).
@@ -118,17 +114,9 @@ func ReferenceActions(version string) ([]string, error) {
 // ControllerPolicyDocument renders the official controller policy of
 // props.Version as one policy document holding all upstream statements
 // (their Sids are unique). Rendered, it is larger than the 6,144-character
-// limit of one managed policy: attach it inline (AWS::IAM::Policy), or use
-// ControllerPolicyDocuments to create one managed policy per upstream policy.
-//
-// When props.ClusterName is an unresolved token, condition keys such as
-// "aws:ResourceTag/kubernetes.io/cluster/<name>" cannot be JSON keys at synth,
-// so those condition blocks are rendered through awscdk.CfnJson children of a
-// construct "ControllerPolicyConditions" created under scope (a custom
-// resource resolves them at deploy time, as aws-cdk's ServiceAccount does).
-// The controller policy can therefore be rendered once per scope.
-func ControllerPolicyDocument(scope constructs.Construct, props *ControllerPolicyProps) (awsiam.PolicyDocument, error) {
-	docs, err := render(scope, props)
+// limit of one managed policy: attach it inline (AWS::IAM::Policy).
+func ControllerPolicyDocument(props *ControllerPolicyProps) (awsiam.PolicyDocument, error) {
+	docs, err := render(props)
 	if err != nil {
 		return nil, err
 	}
@@ -141,28 +129,13 @@ func ControllerPolicyDocument(scope constructs.Construct, props *ControllerPolic
 
 // renderedPolicy carries the statements of one rendered upstream policy.
 type renderedPolicy struct {
-	NamedPolicyDocument
+	namedPolicyDocument
 	statements []awsiam.PolicyStatement
 }
 
-// ControllerPolicyDocuments renders the official controller policy of
-// props.Version as upstream splits it: one document per upstream managed
-// policy, in template order. See ControllerPolicyDocument for scope.
-func ControllerPolicyDocuments(scope constructs.Construct, props *ControllerPolicyProps) ([]NamedPolicyDocument, error) {
-	docs, err := render(scope, props)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]NamedPolicyDocument, len(docs))
-	for i, d := range docs {
-		out[i] = d.NamedPolicyDocument
-	}
-	return out, nil
-}
-
 // render renders every upstream policy of props.Version.
-func render(scope constructs.Construct, props *ControllerPolicyProps) ([]renderedPolicy, error) {
-	if err := props.validate(scope); err != nil {
+func render(props *ControllerPolicyProps) ([]renderedPolicy, error) {
+	if err := props.validate(); err != nil {
 		return nil, err
 	}
 	ref, err := LoadReference(props.Version)
@@ -170,7 +143,6 @@ func render(scope constructs.Construct, props *ControllerPolicyProps) ([]rendere
 		return nil, err
 	}
 	r := &renderer{
-		scope: scope,
 		replacer: strings.NewReplacer(
 			"${AWS::Partition}", *awscdk.Aws_PARTITION(),
 			"${AWS::Region}", *awscdk.Aws_REGION(),
@@ -191,7 +163,7 @@ func render(scope constructs.Construct, props *ControllerPolicyProps) ([]rendere
 			statements = append(statements, st)
 		}
 		out = append(out, renderedPolicy{
-			NamedPolicyDocument: NamedPolicyDocument{
+			namedPolicyDocument: namedPolicyDocument{
 				Name:     p.Name,
 				Document: awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &statements}),
 			},
@@ -202,16 +174,16 @@ func render(scope constructs.Construct, props *ControllerPolicyProps) ([]rendere
 }
 
 // validate checks the required props.
-func (p *ControllerPolicyProps) validate(scope constructs.Construct) error {
+func (p *ControllerPolicyProps) validate() error {
 	switch {
-	case scope == nil:
-		return fmt.Errorf("karpenter: controller policy needs a scope")
 	case p == nil:
 		return fmt.Errorf("karpenter: ControllerPolicyProps is required")
 	case p.Version == "":
 		return fmt.Errorf("karpenter: ControllerPolicyProps.Version is required")
 	case p.ClusterName == "":
 		return fmt.Errorf("karpenter: ControllerPolicyProps.ClusterName is required")
+	case *awscdk.Token_IsUnresolved(jsii.String(p.ClusterName)):
+		return fmt.Errorf("karpenter: ControllerPolicyProps.ClusterName must be a plain string, not a token: IAM condition keys such as aws:ResourceTag/kubernetes.io/cluster/<name> contain it")
 	case p.NodeRole == nil:
 		return fmt.Errorf("karpenter: ControllerPolicyProps.NodeRole is required")
 	case p.Queue == nil:
@@ -222,9 +194,7 @@ func (p *ControllerPolicyProps) validate(scope constructs.Construct) error {
 
 // renderer substitutes upstream placeholders and builds CDK statements.
 type renderer struct {
-	scope      constructs.Construct
-	replacer   *strings.Replacer
-	conditions constructs.Construct
+	replacer *strings.Replacer
 }
 
 // str substitutes the placeholders of s and rejects any it does not know.
@@ -286,7 +256,7 @@ func (r *renderer) statement(v any) (awsiam.PolicyStatement, error) {
 		props.Sid = jsii.String(sid)
 	}
 	if cond, ok := st["Condition"].(map[string]any); ok {
-		conditions, err := r.conditionsOf(sid, cond)
+		conditions, err := r.conditionsOf(cond)
 		if err != nil {
 			return nil, err
 		}
@@ -295,29 +265,19 @@ func (r *renderer) statement(v any) (awsiam.PolicyStatement, error) {
 	return awsiam.NewPolicyStatement(props), nil
 }
 
-// conditionsOf renders a Condition block. An operator block whose keys hold
-// an unresolved token becomes a CfnJson value.
-func (r *renderer) conditionsOf(sid string, cond map[string]any) (map[string]any, error) {
-	ops := make([]string, 0, len(cond))
-	for op := range cond {
-		ops = append(ops, op)
-	}
-	sort.Strings(ops)
+// conditionsOf renders a Condition block.
+func (r *renderer) conditionsOf(cond map[string]any) (map[string]any, error) {
 	out := make(map[string]any, len(cond))
-	for _, op := range ops {
+	for _, op := range slices.Sorted(maps.Keys(cond)) {
 		block, ok := cond[op].(map[string]any)
 		if !ok {
 			return nil, fmt.Errorf("condition %s is not an object", op)
 		}
 		rendered := make(map[string]any, len(block))
-		tokenKey := false
 		for k, v := range block {
 			rk, err := r.str(k)
 			if err != nil {
 				return nil, err
-			}
-			if *awscdk.Token_IsUnresolved(jsii.String(rk)) {
-				tokenKey = true
 			}
 			rv, err := r.value(v)
 			if err != nil {
@@ -325,19 +285,7 @@ func (r *renderer) conditionsOf(sid string, cond map[string]any) (map[string]any
 			}
 			rendered[rk] = rv
 		}
-		if !tokenKey {
-			out[op] = rendered
-			continue
-		}
-		if r.conditions == nil {
-			if r.scope.Node().TryFindChild(jsii.String(conditionsID)) != nil {
-				return nil, fmt.Errorf("scope %s already holds %s: render the controller policy once per scope",
-					*r.scope.Node().Path(), conditionsID)
-			}
-			r.conditions = constructs.NewConstruct(r.scope, jsii.String(conditionsID))
-		}
-		id := sid + strings.NewReplacer(":", "", "/", "").Replace(op)
-		out[op] = awscdk.NewCfnJson(r.conditions, jsii.String(id), &awscdk.CfnJsonProps{Value: rendered})
+		out[op] = rendered
 	}
 	return out, nil
 }

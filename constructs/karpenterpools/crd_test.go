@@ -5,19 +5,21 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/hybrid-llm/platform/config"
 	"github.com/hybrid-llm/platform/internal/crdvalidate"
+	"github.com/hybrid-llm/platform/platform"
 )
 
-// testAMIVersion is a real AL2023 EKS AMI release with Kubernetes 1.33-1.36
+// testAMIAlias is a real AL2023 EKS AMI release with Kubernetes 1.33-1.36
 // standard, NVIDIA and Neuron images (awslabs/amazon-eks-ami CHANGELOG, AMI
 // Release v20260714).
-const testAMIVersion = "v20260714"
+const testAMIAlias = "al2023@v20260714"
 
 var testInput = NodeClassInput{
 	ClusterName:            "hybrid-llm",
 	ClusterSecurityGroupID: "sg-0123456789abcdef0",
 	NodeRoleName:           "KarpenterNodeRole-hybrid-llm",
-	AMIVersion:             testAMIVersion,
+	AMIAlias:               testAMIAlias,
 	Tags:                   map[string]string{"project": "hybrid-llm"},
 }
 
@@ -71,7 +73,7 @@ func TestDefaultsPassCRDs(t *testing.T) {
 			}
 		})
 	}
-	for _, p := range DefaultNodePools() {
+	for _, p := range configuredPools() {
 		t.Run("NodePool "+p.Metadata.Name, func(t *testing.T) {
 			if errs := crdErrors(t, p); len(errs) > 0 {
 				t.Errorf("rejected by the v1.14.1 CRD: %q", errs)
@@ -90,9 +92,45 @@ func defaultClass(name string) EC2NodeClass {
 	panic("no default class " + name)
 }
 
+// configuredPools renders the NodePools config.Load derives from the
+// default configuration, as the add-ons stack deploys them.
+func configuredPools() []NodePool { return loadPools(nil) }
+
+// loadPools renders the NodePools config.Load derives from context.
+func loadPools(context map[string]any) []NodePool {
+	cfg, err := config.Load(context)
+	if err != nil {
+		panic(err)
+	}
+	return RenderNodePools(cfg.Karpenter.NodePools)
+}
+
+// extraPoolsContext adds one user pool per node class to the defaults.
+var extraPoolsContext = map[string]any{"hybridLlm.karpenter.extraPools": `[
+	{"name":"batch","nodeClass":"system","capacityTypes":["spot"],"instanceFamilies":["c7i"],"cpuLimit":16,"consolidateAfter":"5m","consolidationPolicy":"WhenEmpty","labels":{"team":"ml"},"taints":["batch=true:NoSchedule"]},
+	{"name":"big-gpu","nodeClass":"gpu","capacityTypes":["on-demand"],"instanceFamilies":["g6e"],"gpuLimit":4,"consolidateAfter":"10m","consolidationPolicy":"WhenEmpty"}]`}
+
+// TestExtraPoolsPassCRDsAndValidate renders user pools as the add-ons stack
+// would deploy them and validates them as the API server would (Karpenter
+// v1.14.1 CRDs: schema and CEL rules) and with Validate.
+func TestExtraPoolsPassCRDsAndValidate(t *testing.T) {
+	pools := loadPools(extraPoolsContext)
+	if len(pools) != 4 {
+		t.Fatalf("%d pools, want system, gpu, batch, big-gpu", len(pools))
+	}
+	if err := Validate("1.35", DefaultEC2NodeClasses(testInput), pools); err != nil {
+		t.Errorf("Validate: %v", err)
+	}
+	for _, p := range pools {
+		if errs := crdErrors(t, p); len(errs) > 0 {
+			t.Errorf("NodePool %s rejected by the v1.14.1 CRD: %q", p.Metadata.Name, errs)
+		}
+	}
+}
+
 // defaultPool returns the default NodePool of that name.
 func defaultPool(name string) NodePool {
-	for _, p := range DefaultNodePools() {
+	for _, p := range configuredPools() {
 		if p.Metadata.Name == name {
 			return p
 		}
@@ -161,7 +199,7 @@ func TestCRDRejectsEC2NodeClass(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := defaultClass(GPUPool)
+			c := defaultClass(GPUClass)
 			tt.mutate(&c)
 			if got := crdErrors(t, c); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("CRD errors:\n got %q\nwant %q", got, tt.want)
@@ -196,7 +234,7 @@ func TestCRDRejectsNodePool(t *testing.T) {
 		{
 			name: "In requirement without values",
 			mutate: func(p *NodePool) {
-				p.Spec.Template.Spec.Requirements = append(p.Spec.Template.Spec.Requirements, NodeSelectorRequirement{Key: LabelInstanceSize, Operator: "In"})
+				p.Spec.Template.Spec.Requirements = append(p.Spec.Template.Spec.Requirements, NodeSelectorRequirement{Key: platform.LabelInstanceSize, Operator: "In"})
 			},
 			want: []string{`spec.template.spec.requirements: Invalid value: "array": no such key: values evaluating rule: requirements with operator 'In' must have a value defined`},
 		},
@@ -207,13 +245,13 @@ func TestCRDRejectsNodePool(t *testing.T) {
 		},
 		{
 			name:   "malformed limit",
-			mutate: func(p *NodePool) { p.Spec.Limits[ResourceGPU] = "eight" },
+			mutate: func(p *NodePool) { p.Spec.Limits[platform.ResourceGPU] = "eight" },
 			want:   []string{`spec.limits.nvidia.com/gpu: Invalid value: "eight": spec.limits.nvidia.com/gpu in body should match '^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$'`},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := defaultPool(GPUPool)
+			p := defaultPool(GPUClass)
 			tt.mutate(&p)
 			if got := crdErrors(t, p); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("CRD errors:\n got %q\nwant %q", got, tt.want)
@@ -224,14 +262,14 @@ func TestCRDRejectsNodePool(t *testing.T) {
 
 // TestCRDAccepts documents what the CRD lets through and Validate must catch.
 func TestCRDAccepts(t *testing.T) {
-	al2ByID := defaultClass(SystemPool)
+	al2ByID := defaultClass(SystemClass)
 	al2ByID.Spec.AMIFamily = "AL2"
 	al2ByID.Spec.AMISelectorTerms = []AMISelectorTerm{{ID: "ami-0123456789abcdef0"}}
-	al2Alias := defaultClass(SystemPool)
+	al2Alias := defaultClass(SystemClass)
 	al2Alias.Spec.AMISelectorTerms = []AMISelectorTerm{{Alias: "al2@v20250101"}}
-	noDisruption := defaultPool(SystemPool)
+	noDisruption := defaultPool(SystemClass)
 	noDisruption.Spec.Disruption = nil
-	noLimits := defaultPool(SystemPool)
+	noLimits := defaultPool(SystemClass)
 	noLimits.Spec.Limits = nil
 	for name, obj := range map[string]any{
 		"amiFamily AL2 with an id term": al2ByID,

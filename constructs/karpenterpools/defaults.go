@@ -1,37 +1,19 @@
 package karpenterpools
 
-import "maps"
+import (
+	"maps"
+	"strconv"
 
-// Names of the default pools and of their EC2NodeClasses.
-const (
-	// SystemPool names the default NodePool and EC2NodeClass for platform
-	// components (controllers, ingress) on on-demand general-purpose nodes.
-	SystemPool = "system"
-	// GPUPool names the default NodePool and EC2NodeClass for GPU inference.
-	GPUPool = "gpu"
+	"github.com/hybrid-llm/platform/platform"
 )
 
-// Well-known node label keys used in requirements and labels.
+// The names of the default EC2NodeClasses (and of the default NodePools).
 const (
-	// LabelCapacityType is karpenter.sh/capacity-type: on-demand, spot, reserved.
-	LabelCapacityType = "karpenter.sh/capacity-type"
-	// LabelInstanceFamily is karpenter.k8s.aws/instance-family, e.g. m7i.
-	LabelInstanceFamily = "karpenter.k8s.aws/instance-family"
-	// LabelInstanceSize is karpenter.k8s.aws/instance-size, e.g. 2xlarge.
-	LabelInstanceSize = "karpenter.k8s.aws/instance-size"
-	// LabelArch is kubernetes.io/arch.
-	LabelArch = "kubernetes.io/arch"
-	// LabelOS is kubernetes.io/os.
-	LabelOS = "kubernetes.io/os"
-	// LabelPurpose is node.kubernetes.io/purpose, the label the platform's
-	// managed node groups carry too (system, gpu-inference).
-	LabelPurpose = "node.kubernetes.io/purpose"
-	// ResourceGPU is the extended resource the NVIDIA device plugin advertises.
-	ResourceGPU = "nvidia.com/gpu"
-	// LabelGPUPresent marks GPU nodes for the NVIDIA device plugin: its chart's
-	// default node affinity (nvidia-device-plugin 0.20.0) requires this label or
-	// Node Feature Discovery labels, which EKS does not set.
-	LabelGPUPresent = "nvidia.com/gpu.present"
+	// SystemClass is the EC2NodeClass for platform components on
+	// general-purpose nodes.
+	SystemClass = platform.NodeClassSystem
+	// GPUClass is the EC2NodeClass for GPU inference.
+	GPUClass = platform.NodeClassGPU
 )
 
 // NodeClassInput is what the default EC2NodeClasses need from the cluster.
@@ -48,11 +30,11 @@ type NodeClassInput struct {
 	// cluster by an EC2_LINUX access entry); Karpenter creates the instance
 	// profiles for it.
 	NodeRoleName string
-	// AMIVersion pins the EKS-optimized AL2023 AMI release, e.g. "v20260714"
-	// (https://github.com/awslabs/amazon-eks-ami/releases); the classes use the
-	// alias al2023@<AMIVersion>. Karpenter picks the standard, NVIDIA or
-	// Neuron variant per instance type from that alias.
-	AMIVersion string
+	// AMIAlias pins the EKS-optimized AL2023 AMI release, e.g.
+	// "al2023@v20260714" (https://github.com/awslabs/amazon-eks-ami/releases).
+	// Karpenter picks the standard, NVIDIA or Neuron variant per instance
+	// type from that alias.
+	AMIAlias string
 	// Tags are added to the instances, volumes and launch templates.
 	// Optional; Karpenter adds its own discovery tags.
 	Tags map[string]string
@@ -61,16 +43,16 @@ type NodeClassInput struct {
 // DefaultEC2NodeClasses returns the platform's EC2NodeClasses: "system"
 // (50Gi encrypted gp3 root) and "gpu" (200Gi encrypted gp3 root, local NVMe
 // instance store as RAID0 for images, emptyDirs and model weights). Both use
-// al2023@<AMIVersion>, IMDSv2 only with hop limit 1 (Karpenter's default:
+// in.AMIAlias, IMDSv2 only with hop limit 1 (Karpenter's default:
 // pods off the host network cannot reach the node role; pods use IRSA).
 func DefaultEC2NodeClasses(in NodeClassInput) []EC2NodeClass {
 	class := func(name, rootSize string) EC2NodeClass {
 		return EC2NodeClass{
 			Metadata: ObjectMeta{Name: name},
 			Spec: EC2NodeClassSpec{
-				AMISelectorTerms: []AMISelectorTerm{{Alias: "al2023@" + in.AMIVersion}},
+				AMISelectorTerms: []AMISelectorTerm{{Alias: in.AMIAlias}},
 				SubnetSelectorTerms: []SubnetSelectorTerm{{
-					Tags: map[string]string{"karpenter.sh/discovery": in.ClusterName},
+					Tags: map[string]string{platform.TagKarpenterDiscovery: in.ClusterName},
 				}},
 				SecurityGroupSelectorTerms: []SecurityGroupSelectorTerm{{ID: in.ClusterSecurityGroupID}},
 				Role:                       in.NodeRoleName,
@@ -94,87 +76,75 @@ func DefaultEC2NodeClasses(in NodeClassInput) []EC2NodeClass {
 			},
 		}
 	}
-	system := class(SystemPool, "50Gi")
-	gpu := class(GPUPool, "200Gi")
+	system := class(SystemClass, "50Gi")
+	gpu := class(GPUClass, "200Gi")
 	gpu.Spec.InstanceStorePolicy = "RAID0"
 	return []EC2NodeClass{system, gpu}
 }
 
-// DefaultNodePools returns the platform's NodePools, each referencing the
-// EC2NodeClass of the same name from DefaultEC2NodeClasses:
-//
-//   - "system": on-demand amd64 m7i/m6i xlarge/2xlarge, at most 32 vCPU and
-//     128Gi, WhenEmptyOrUnderutilized after 30s, label
-//     node.kubernetes.io/purpose=system.
-//   - "gpu": spot and on-demand g5/g4dn/g6, at most 8 GPUs, taint
-//     nvidia.com/gpu=present:NoSchedule, WhenEmpty after 1m (a node holding a
-//     loaded model is never bin-packed away), one node disrupted at a time,
-//     label node.kubernetes.io/purpose=gpu-inference.
-//
-// Both expire nodes after 720h and bound draining to 10m
-// (terminationGracePeriod), which also keeps teardown inside the 15-minute
-// limit of the CDK kubectl handler.
-func DefaultNodePools() []NodePool {
-	ref := func(name string) NodeClassReference {
-		return NodeClassReference{Group: EC2NodeClassGroup, Kind: EC2NodeClassKind, Name: name}
-	}
+// RenderNodePool renders the platform's model of a pool (which config
+// derives and validates) as a karpenter.sh/v1 NodePool referencing the
+// EC2NodeClass p.NodeClass. On top of p, every pool is amd64 Linux, expires
+// its nodes after 720h and bounds draining to 10m (terminationGracePeriod),
+// which also keeps teardown inside the 15-minute limit of the CDK kubectl
+// handler. The result shares no slice or map with p.
+func RenderNodePool(p platform.NodePool) NodePool {
 	in := func(key string, values ...string) NodeSelectorRequirement {
-		return NodeSelectorRequirement{Key: key, Operator: "In", Values: values}
+		return NodeSelectorRequirement{Key: key, Operator: "In", Values: append([]string(nil), values...)}
 	}
-	return []NodePool{
-		{
-			Metadata: ObjectMeta{Name: SystemPool},
-			Spec: NodePoolSpec{
-				Template: NodeClaimTemplate{
-					Metadata: &TemplateMetadata{Labels: map[string]string{LabelPurpose: "system"}},
-					Spec: NodeClaimTemplateSpec{
-						NodeClassRef: ref(SystemPool),
-						Requirements: []NodeSelectorRequirement{
-							in(LabelCapacityType, "on-demand"),
-							in(LabelArch, "amd64"),
-							in(LabelOS, "linux"),
-							in(LabelInstanceFamily, "m7i", "m6i"),
-							in(LabelInstanceSize, "xlarge", "2xlarge"),
-						},
-						ExpireAfter:            "720h",
-						TerminationGracePeriod: "10m",
-					},
+	reqs := []NodeSelectorRequirement{
+		in(platform.LabelCapacityType, p.CapacityTypes...),
+		in(platform.LabelArch, "amd64"),
+		in(platform.LabelOS, "linux"),
+		in(platform.LabelInstanceFamily, p.InstanceFamilies...),
+	}
+	if len(p.InstanceSizes) > 0 {
+		reqs = append(reqs, in(platform.LabelInstanceSize, p.InstanceSizes...))
+	}
+	var taints []Taint
+	for _, t := range p.Taints {
+		taints = append(taints, Taint{Key: t.Key, Value: t.Value, Effect: t.Effect})
+	}
+	limits := map[string]string{}
+	if p.CPULimit > 0 {
+		limits["cpu"] = strconv.Itoa(p.CPULimit)
+	}
+	if p.MemoryLimitGiB > 0 {
+		limits["memory"] = strconv.Itoa(p.MemoryLimitGiB) + "Gi"
+	}
+	if p.GPULimit > 0 {
+		limits[platform.ResourceGPU] = strconv.Itoa(p.GPULimit)
+	}
+	return NodePool{
+		Metadata: ObjectMeta{Name: p.Name},
+		Spec: NodePoolSpec{
+			Template: NodeClaimTemplate{
+				Metadata: &TemplateMetadata{Labels: maps.Clone(p.Labels)},
+				Spec: NodeClaimTemplateSpec{
+					NodeClassRef:           NodeClassReference{Group: EC2NodeClassGroup, Kind: EC2NodeClassKind, Name: p.NodeClass},
+					Requirements:           reqs,
+					Taints:                 taints,
+					ExpireAfter:            "720h",
+					TerminationGracePeriod: "10m",
 				},
-				Disruption: &Disruption{
-					ConsolidationPolicy: "WhenEmptyOrUnderutilized",
-					ConsolidateAfter:    "30s",
-					Budgets:             []Budget{{Nodes: "10%"}},
-				},
-				Limits: map[string]string{"cpu": "32", "memory": "128Gi"},
 			},
-		},
-		{
-			Metadata: ObjectMeta{Name: GPUPool},
-			Spec: NodePoolSpec{
-				Template: NodeClaimTemplate{
-					Metadata: &TemplateMetadata{Labels: map[string]string{LabelPurpose: "gpu-inference", LabelGPUPresent: "true"}},
-					Spec: NodeClaimTemplateSpec{
-						NodeClassRef: ref(GPUPool),
-						Requirements: []NodeSelectorRequirement{
-							in(LabelCapacityType, "spot", "on-demand"),
-							in(LabelArch, "amd64"),
-							in(LabelOS, "linux"),
-							in(LabelInstanceFamily, "g5", "g4dn", "g6"),
-						},
-						Taints:                 []Taint{{Key: ResourceGPU, Value: "present", Effect: "NoSchedule"}},
-						ExpireAfter:            "720h",
-						TerminationGracePeriod: "10m",
-					},
-				},
-				Disruption: &Disruption{
-					ConsolidationPolicy: "WhenEmpty",
-					ConsolidateAfter:    "1m",
-					Budgets:             []Budget{{Nodes: "1"}},
-				},
-				Limits: map[string]string{ResourceGPU: "8"},
+			Disruption: &Disruption{
+				ConsolidationPolicy: p.ConsolidationPolicy,
+				ConsolidateAfter:    p.ConsolidateAfter,
+				Budgets:             []Budget{{Nodes: p.DisruptionBudget}},
 			},
+			Limits: limits,
 		},
 	}
+}
+
+// RenderNodePools renders each of pools with RenderNodePool.
+func RenderNodePools(pools []platform.NodePool) []NodePool {
+	out := make([]NodePool, len(pools))
+	for i, p := range pools {
+		out[i] = RenderNodePool(p)
+	}
+	return out
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -28,7 +28,7 @@ type Props struct {
 	// terminate instances and remove launch templates and instance profiles.
 	// Add anything else nodes need until they are gone, such as the node
 	// role's access entry, so that it is deleted after the nodes too.
-	DependsOn []constructs.IConstruct
+	DependsOn []constructs.IDependable
 }
 
 // Pools is the KarpenterPools construct: one KubernetesManifest per
@@ -122,7 +122,7 @@ func ToManifest(obj any) (map[string]any, error) {
 	return m, nil
 }
 
-func dependOn(m awseksv2.KubernetesManifest, deps []constructs.IConstruct) {
+func dependOn(m awseksv2.KubernetesManifest, deps []constructs.IDependable) {
 	for _, d := range deps {
 		m.Node().AddDependency(d)
 	}

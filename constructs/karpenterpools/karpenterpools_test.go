@@ -50,8 +50,8 @@ func (f *fixture) props(in NodeClassInput) *Props {
 		Cluster:           f.cluster,
 		KubernetesVersion: "1.35",
 		NodeClasses:       DefaultEC2NodeClasses(in),
-		NodePools:         DefaultNodePools(),
-		DependsOn:         []constructs.IConstruct{f.crdChart, f.controllerChrt},
+		NodePools:         configuredPools(),
+		DependsOn:         []constructs.IDependable{f.crdChart, f.controllerChrt},
 	}
 }
 
@@ -119,7 +119,7 @@ func TestManifestsInCallersStack(t *testing.T) {
 			"Overwrite":   true,
 		}))
 	})
-	for _, name := range []string{SystemPool, GPUPool} {
+	for _, name := range []string{SystemClass, GPUClass} {
 		if pools.NodePools[name] == nil || pools.NodeClasses[name] == nil {
 			t.Errorf("Pools.NodePools/NodeClasses[%q] missing: %v %v", name, pools.NodePools, pools.NodeClasses)
 		}
@@ -144,7 +144,7 @@ func TestManifestDependencies(t *testing.T) {
 			})
 		}
 	}
-	for _, name := range []string{SystemPool, GPUPool} {
+	for _, name := range []string{SystemClass, GPUClass} {
 		t.Run("NodePool/"+name+" depends on its EC2NodeClass", func(t *testing.T) {
 			pool, class := got["NodePool/"+name], got["EC2NodeClass/"+name]
 			if !slices.Contains(pool.dependsOn, class.logicalID) {
@@ -216,7 +216,7 @@ func TestRenderedDefaults(t *testing.T) {
 		{"NodePool/gpu", []string{"spec", "template", "metadata"}, `{"labels":{"node.kubernetes.io/purpose":"gpu-inference","nvidia.com/gpu.present":"true"}}`},
 		{"NodePool/gpu", []string{"spec", "template", "spec", "taints"}, `[{"effect":"NoSchedule","key":"nvidia.com/gpu","value":"present"}]`},
 		{"NodePool/gpu", []string{"spec", "template", "spec", "nodeClassRef"}, `{"group":"karpenter.k8s.aws","kind":"EC2NodeClass","name":"gpu"}`},
-		{"NodePool/gpu", []string{"spec", "template", "spec", "requirements"}, `[{"key":"karpenter.sh/capacity-type","operator":"In","values":["spot","on-demand"]},{"key":"kubernetes.io/arch","operator":"In","values":["amd64"]},{"key":"kubernetes.io/os","operator":"In","values":["linux"]},{"key":"karpenter.k8s.aws/instance-family","operator":"In","values":["g5","g4dn","g6"]}]`},
+		{"NodePool/gpu", []string{"spec", "template", "spec", "requirements"}, `[{"key":"karpenter.sh/capacity-type","operator":"In","values":["spot","on-demand"]},{"key":"kubernetes.io/arch","operator":"In","values":["amd64"]},{"key":"kubernetes.io/os","operator":"In","values":["linux"]},{"key":"karpenter.k8s.aws/instance-family","operator":"In","values":["g5","g6","g4dn"]}]`},
 		{"NodePool/gpu", []string{"spec", "template", "spec", "terminationGracePeriod"}, `"10m"`},
 	}
 	for _, tt := range tests {

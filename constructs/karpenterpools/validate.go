@@ -7,6 +7,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/hybrid-llm/platform/platform"
 )
 
 // lastAL2Minor is the last Kubernetes minor version with EKS-optimized Amazon
@@ -15,7 +19,6 @@ const lastAL2Minor = 32
 
 var (
 	kubernetesVersionRE = regexp.MustCompile(`^1\.([0-9]+)$`)
-	dnsSubdomainRE      = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 )
 
 // Validate checks what the Karpenter CRDs cannot know about a set of node
@@ -52,7 +55,7 @@ func Validate(kubernetesVersion string, classes []EC2NodeClass, pools []NodePool
 			errs = append(errs, fmt.Errorf("%s: spec.template.spec.nodeClassRef.name %q: no such EC2NodeClass, want one of %s", where, ref.Name, quoted(classNames)))
 		}
 		if len(p.Spec.Limits) == 0 {
-			errs = append(errs, fmt.Errorf("%s: spec.limits: must be set (e.g. cpu, memory, %s): a pool without limits can launch instances without bound", where, ResourceGPU))
+			errs = append(errs, fmt.Errorf("%s: spec.limits: must be set (e.g. cpu, memory, %s): a pool without limits can launch instances without bound", where, platform.ResourceGPU))
 		}
 		if p.Spec.Disruption == nil || p.Spec.Disruption.ConsolidateAfter == "" {
 			errs = append(errs, fmt.Errorf("%s: spec.disruption.consolidateAfter: must be set (e.g. \"30s\", \"Never\"); the upstream default 0s consolidates immediately", where))
@@ -63,7 +66,7 @@ func Validate(kubernetesVersion string, classes []EC2NodeClass, pools []NodePool
 
 func validateName(where, name string, seen map[string]bool) []error {
 	var errs []error
-	if len(name) > 253 || !dnsSubdomainRE.MatchString(name) {
+	if len(validation.IsDNS1123Subdomain(name)) > 0 {
 		errs = append(errs, fmt.Errorf("%s: metadata.name %q: must be a lowercase RFC 1123 subdomain", where, name))
 	}
 	if seen[name] {

@@ -49,7 +49,7 @@ func TestValidateRejects(t *testing.T) {
 			version: "1.35",
 			mutate: func(c []EC2NodeClass, p []NodePool) ([]EC2NodeClass, []NodePool) {
 				p[1].Metadata.Name = p[0].Metadata.Name
-				p[1].Spec.Template.Spec.NodeClassRef.Name = SystemPool
+				p[1].Spec.Template.Spec.NodeClassRef.Name = SystemClass
 				return c, p
 			},
 			want: `nodePools[1] "system": metadata.name "system": used twice; names must be unique`,
@@ -58,8 +58,8 @@ func TestValidateRejects(t *testing.T) {
 			name:    "duplicate class names",
 			version: "1.35",
 			mutate: func(c []EC2NodeClass, p []NodePool) ([]EC2NodeClass, []NodePool) {
-				c[1].Metadata.Name = SystemPool
-				p[1].Spec.Template.Spec.NodeClassRef.Name = SystemPool
+				c[1].Metadata.Name = SystemClass
+				p[1].Spec.Template.Spec.NodeClassRef.Name = SystemClass
 				return c, p
 			},
 			want: `ec2NodeClasses[1] "system": metadata.name "system": used twice; names must be unique`,
@@ -123,7 +123,7 @@ func TestValidateRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			classes, pools := DefaultEC2NodeClasses(testInput), DefaultNodePools()
+			classes, pools := DefaultEC2NodeClasses(testInput), configuredPools()
 			if tt.mutate != nil {
 				classes, pools = tt.mutate(classes, pools)
 			}
@@ -138,7 +138,7 @@ func TestValidateRejects(t *testing.T) {
 func TestValidateAcceptsDefaults(t *testing.T) {
 	for _, version := range []string{"1.33", "1.34", "1.35"} {
 		t.Run(version, func(t *testing.T) {
-			if err := Validate(version, DefaultEC2NodeClasses(testInput), DefaultNodePools()); err != nil {
+			if err := Validate(version, DefaultEC2NodeClasses(testInput), configuredPools()); err != nil {
 				t.Errorf("Validate(%s, defaults) = %v", version, err)
 			}
 		})
@@ -146,7 +146,7 @@ func TestValidateAcceptsDefaults(t *testing.T) {
 	t.Run("al2 alias on 1.32", func(t *testing.T) {
 		classes := DefaultEC2NodeClasses(testInput)
 		classes[0].Spec.AMISelectorTerms = []AMISelectorTerm{{Alias: "al2@v20250101"}}
-		if err := Validate("1.32", classes, DefaultNodePools()); err != nil {
+		if err := Validate("1.32", classes, configuredPools()); err != nil {
 			t.Errorf("Validate = %v", err)
 		}
 	})
@@ -157,7 +157,7 @@ func TestDefaultNodePoolsReferToDefaultClasses(t *testing.T) {
 	for _, c := range DefaultEC2NodeClasses(testInput) {
 		classes[c.Metadata.Name] = true
 	}
-	for _, p := range DefaultNodePools() {
+	for _, p := range configuredPools() {
 		if ref := p.Spec.Template.Spec.NodeClassRef.Name; ref != p.Metadata.Name || !classes[ref] {
 			t.Errorf("pool %q refers to class %q; want the class of the same name", p.Metadata.Name, ref)
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseksv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -17,6 +18,7 @@ import (
 	"github.com/hybrid-llm/platform/constructs/helmaddon"
 	"github.com/hybrid-llm/platform/constructs/irsarole"
 	"github.com/hybrid-llm/platform/internal/nag"
+	"github.com/hybrid-llm/platform/platform"
 )
 
 // Where the controller is installed from and runs.
@@ -35,10 +37,11 @@ const (
 )
 
 // appVersionByChart maps a chart version to the controller version it ships,
-// whose official IAM policy the role gets. A chart without an entry is not
-// supported: add its policy file and its values keys first.
+// whose official IAM policy the role gets: the pinned
+// platform.LoadBalancerController, whose policy file, CRDs and values keys
+// this repository carries.
 var appVersionByChart = map[string]string{
-	"3.5.0": "v3.5.0",
+	platform.LoadBalancerController.Chart: platform.LoadBalancerController.App,
 }
 
 // SupportedChartVersions returns the chart versions the construct accepts.
@@ -76,21 +79,20 @@ type Props struct {
 	// PodIdentity gives the controller its role through EKS Pod Identity
 	// instead of IRSA (irsarole.Props.PodIdentity). Default: IRSA.
 	PodIdentity bool
-	// ClusterName is the cluster's name, set as the chart's clusterName. Required.
+	// ClusterName is the cluster's name, set as the chart's clusterName.
+	// Required. A plain string keeps the value literal in the template
+	// (Cluster.ClusterName() from another stack would be an import).
 	ClusterName string
-	// Region is the cluster's region (may be a token). Set explicitly so the
-	// controller does not depend on IMDS. Required.
-	Region string
-	// VpcID is the cluster's VPC (may be a token), for the same reason. Required.
-	VpcID string
+	// Vpc is the cluster's VPC; its id is set as the chart's vpcId, and the
+	// stack's region as its region, so the controller does not depend on IMDS.
+	// Required.
+	Vpc awsec2.IVpc
 	// ChartVersion is the pinned chart version, e.g. "3.5.0". Required.
 	ChartVersion string
-	// Replicas is the number of controller pods. Default: 2.
+	// Replicas is the number of controller pods. Default: platform.DefaultReplicas (2).
 	Replicas int
 	// NodeSelector places the controller. Default: no selector.
 	NodeSelector map[string]string
-	// UserValues are deep-merged over the computed values. Default: none.
-	UserValues map[string]any
 	// DependsOn are constructs the release waits for. Default: none.
 	DependsOn []constructs.IDependable
 }
@@ -100,8 +102,10 @@ type Props struct {
 type Controller struct {
 	// Construct is this construct's node; it is the scope of the children.
 	Construct constructs.Construct
-	// Role is the IAM role and service account (kube-system/aws-load-balancer-controller).
-	Role *irsarole.Role
+	// ServiceAccount is the controller's service account
+	// (kube-system/aws-load-balancer-controller) and its IAM role
+	// (ServiceAccount.Role), the construct id "ServiceAccount".
+	ServiceAccount *irsarole.Role
 	// CRDs are the CustomResourceDefinitions of the controller version, one
 	// manifest each, applied before the release (which skips its crds/).
 	CRDs []awseksv2.KubernetesManifest
@@ -109,17 +113,17 @@ type Controller struct {
 	Addon *helmaddon.Addon
 }
 
-// Values returns the chart values New computes (before UserValues), so
-// tests can check every key against the chart's real values keys.
-func Values(props *Props) map[string]any {
+// chartValues returns the chart values of the release in region and VPC
+// vpcID (both may be tokens).
+func chartValues(props *Props, region, vpcID string) map[string]any {
 	replicas := props.Replicas
 	if replicas == 0 {
-		replicas = 2
+		replicas = platform.DefaultReplicas
 	}
 	values := map[string]any{
 		"clusterName":  props.ClusterName,
-		"region":       props.Region,
-		"vpcId":        props.VpcID,
+		"region":       region,
+		"vpcId":        vpcID,
 		"replicaCount": replicas,
 		"resources": map[string]any{
 			"requests": map[string]any{"cpu": "100m", "memory": "128Mi"},
@@ -149,8 +153,8 @@ func Values(props *Props) map[string]any {
 // New installs the controller in scope's stack. Misuse (missing props, an
 // unsupported chart version) panics: config.Validate rejects bad input first.
 func New(scope constructs.Construct, id string, props *Props) *Controller {
-	if props == nil || props.Cluster == nil || props.ClusterName == "" || props.Region == "" || props.VpcID == "" {
-		panic(fmt.Sprintf("lbcontroller: %q needs Cluster, ClusterName, Region and VpcID", id))
+	if props == nil || props.Cluster == nil || props.ClusterName == "" || props.Vpc == nil {
+		panic(fmt.Sprintf("lbcontroller: %q needs Cluster, ClusterName and Vpc", id))
 	}
 	if err := Check(props.ChartVersion); err != nil {
 		panic(err.Error())
@@ -162,7 +166,7 @@ func New(scope constructs.Construct, id string, props *Props) *Controller {
 	}
 
 	c := &Controller{Construct: constructs.NewConstruct(scope, jsii.String(id))}
-	c.Role = irsarole.New(c.Construct, "ServiceAccount", &irsarole.Props{
+	c.ServiceAccount = irsarole.New(c.Construct, "ServiceAccount", &irsarole.Props{
 		Cluster:         props.Cluster,
 		Namespace:       Namespace,
 		Name:            ServiceAccountName,
@@ -172,7 +176,7 @@ func New(scope constructs.Construct, id string, props *Props) *Controller {
 	// The policy is upstream's for this controller version, verbatim
 	// (policies/, checked by the tests): its wildcards are upstream's.
 	lbcReason := "AWS Load Balancer Controller " + appVersion + " IAM policy verbatim from upstream (policies/): Describe/Get and ACM/WAF/Shield/Cognito lookups need Resource *; creating, modifying and deleting load balancers and target groups, and deleting security groups, require the elbv2.k8s.aws/cluster tag; security-group ingress and creation, listener and rule edits and WAF/Shield association are unconditioned, as upstream grants them"
-	nag.Suppress(c.Role.Role, lbcReason,
+	nag.Suppress(c.ServiceAccount.Role, lbcReason,
 		nag.Rule("AwsSolutions-IAM5",
 			"Resource::*",
 			"Resource::arn:<AWS::Partition>:ec2:*:*:security-group/*",
@@ -183,7 +187,7 @@ func New(scope constructs.Construct, id string, props *Props) *Controller {
 			"Resource::arn:<AWS::Partition>:elasticloadbalancing:*:*:loadbalancer/app/*/*",
 			"Resource::arn:<AWS::Partition>:elasticloadbalancing:*:*:loadbalancer/net/*/*",
 			"Resource::arn:<AWS::Partition>:elasticloadbalancing:*:*:targetgroup/*/*"))
-	nag.SkipCheckov(c.Role.Role, lbcReason, "CKV_AWS_111")
+	nag.SkipCheckov(c.ServiceAccount.Role, lbcReason, "CKV_AWS_111")
 	c.CRDs = newCRDs(c.Construct, props.Cluster, appVersion)
 	dependsOn := slices.Clone(props.DependsOn)
 	for _, crd := range c.CRDs {
@@ -196,11 +200,10 @@ func New(scope constructs.Construct, id string, props *Props) *Controller {
 		Version:        props.ChartVersion,
 		Release:        ChartName,
 		Namespace:      Namespace,
-		Values:         Values(props),
-		UserValues:     props.UserValues,
+		Values:         chartValues(props, *awscdk.Stack_Of(scope).Region(), *props.Vpc.VpcId()),
 		Wait:           true,
 		SkipCrds:       true, // the CRD manifests above own them, upgrades included
-		ServiceAccount: c.Role,
+		ServiceAccount: c.ServiceAccount,
 		DependsOn:      dependsOn,
 	})
 	return c

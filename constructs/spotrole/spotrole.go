@@ -28,11 +28,11 @@ import (
 
 	"github.com/hybrid-llm/platform/constructs/sweeper"
 	"github.com/hybrid-llm/platform/internal/nag"
-	"github.com/hybrid-llm/platform/internal/spotrole"
+	"github.com/hybrid-llm/platform/platform"
 )
 
 // ResourceType is the CloudFormation type of the custom resource.
-const ResourceType = spotrole.ResourceType
+const ResourceType = platform.SpotRoleType
 
 // Props configures a Role.
 type Props struct {
@@ -78,8 +78,8 @@ func New(scope constructs.Construct, id string, props *Props) *Role {
 		Sid:     jsii.String("CreateSpotServiceLinkedRole"),
 		Actions: jsii.Strings("iam:CreateServiceLinkedRole"),
 		Resources: &[]*string{jsii.String(fmt.Sprintf("arn:%s:iam::%s:role%s%s",
-			*stack.Partition(), *stack.Account(), spotrole.RolePath, spotrole.RoleName))},
-		Conditions: &map[string]any{"StringEquals": map[string]any{"iam:AWSServiceName": spotrole.ServiceName}},
+			*stack.Partition(), *stack.Account(), platform.SpotRolePath, platform.SpotRoleName))},
+		Conditions: &map[string]any{"StringEquals": map[string]any{"iam:AWSServiceName": platform.SpotServiceName}},
 	}))
 	r.Provider = customresources.NewProvider(c, jsii.String("Provider"), &customresources.ProviderProps{
 		OnEventHandler: r.Function,
@@ -96,7 +96,7 @@ func New(scope constructs.Construct, id string, props *Props) *Role {
 	r.Resource = awscdk.NewCustomResource(c, jsii.String("Resource"), &awscdk.CustomResourceProps{
 		ServiceToken:  r.Provider.ServiceToken(),
 		ResourceType:  jsii.String(ResourceType),
-		Properties:    &map[string]any{"AWSServiceName": spotrole.ServiceName},
+		Properties:    &map[string]any{"AWSServiceName": platform.SpotServiceName},
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
 	return r

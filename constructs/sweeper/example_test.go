@@ -19,7 +19,7 @@ func ExampleNew() {
 		karpenter    awseksv2.HelmChart // the Karpenter chart
 		nodeRole     awsiam.Role        // Karpenter's node role, held by the instance profiles it creates
 	)
-	s := sweeper.New(addons, "Sweeper", &sweeper.Props{ClusterName: cluster.ClusterName()})
+	s := sweeper.New(addons, "Sweeper", &sweeper.Props{ClusterName: *cluster.ClusterName()})
 	// On delete: charts first (their controllers stop creating resources)...
 	lbController.Node().AddDependency(s.Resource)
 	karpenter.Node().AddDependency(s.Resource)

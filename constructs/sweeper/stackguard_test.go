@@ -19,7 +19,7 @@ func TestDescribeOwnStackOnly(t *testing.T) {
 	app := cdktest.NewApp(t, nil)
 	st := awscdk.NewStack(app, jsii.String("Addons"), &awscdk.StackProps{
 		Env: &awscdk.Environment{Account: jsii.String("111111111111"), Region: jsii.String("us-west-2")}})
-	sweeper.New(st, "Sweeper", &sweeper.Props{ClusterName: jsii.String("llm")})
+	sweeper.New(st, "Sweeper", &sweeper.Props{ClusterName: "llm"})
 	tpl := assertions.Template_FromStack(st, nil)
 
 	b, _ := json.Marshal(tpl.FindResources(jsii.String("AWS::IAM::Policy"), nil))

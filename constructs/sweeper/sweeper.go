@@ -35,11 +35,11 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/hybrid-llm/platform/internal/nag"
-	"github.com/hybrid-llm/platform/internal/sweep"
+	"github.com/hybrid-llm/platform/platform"
 )
 
 // ResourceType is the CloudFormation type of the custom resource.
-const ResourceType = sweep.ClusterSweeperType
+const ResourceType = platform.ClusterSweeperType
 
 // Timing of a sweep. Budget bounds a whole Delete (the function then fails
 // it, naming what is left); it stays well inside CloudFormation's one-hour
@@ -60,9 +60,9 @@ const EntryDir = "lambda/sweeper"
 // Props configures a Sweeper.
 type Props struct {
 	// ClusterName is the name of the EKS cluster whose leftovers are swept.
-	// Required. May be a token (e.g. cluster.ClusterName()); a literal must
+	// Required. May be a token (e.g. *cluster.ClusterName()); a literal must
 	// be a valid EKS cluster name.
-	ClusterName *string
+	ClusterName string
 	// LogRetention is how long the function's and the Provider's logs are
 	// kept. Default: awslogs.RetentionDays_ONE_MONTH. The log groups are
 	// deleted with the stack (after the sweep succeeded; a failed sweep stops
@@ -85,12 +85,12 @@ type Sweeper struct {
 
 // New creates the sweeper of props.ClusterName in scope's stack.
 func New(scope constructs.Construct, id string, props *Props) *Sweeper {
-	if props == nil || props.ClusterName == nil || *props.ClusterName == "" {
+	if props == nil || props.ClusterName == "" {
 		panic("sweeper: ClusterName is required")
 	}
-	cluster := props.ClusterName
+	cluster := jsii.String(props.ClusterName)
 	if !isToken(cluster) {
-		if err := sweep.ValidateClusterName(*cluster); err != nil {
+		if err := platform.ValidateEKSClusterName(*cluster); err != nil {
 			panic(fmt.Sprintf("sweeper: cluster name %q is not a valid EKS cluster name", *cluster))
 		}
 	}
@@ -110,25 +110,13 @@ func New(scope constructs.Construct, id string, props *Props) *Sweeper {
 		Description: "Deletes what the cluster's controllers left behind (internal/sweep)",
 		Timeout:     awscdk.Duration_Minutes(jsii.Number(functionTimeoutMins)),
 		LogGroup:    logGroup,
-		Environment: map[string]*string{
-			"SWEEP_BUDGET_SECONDS":   jsii.String(fmt.Sprint(budgetSeconds)),
-			"SWEEP_PER_CALL_SECONDS": jsii.String(fmt.Sprint(perCallSeconds)),
-		},
+		Environment: sweepEnvironment(),
 	})
 	for _, st := range policyStatements(c, cluster) {
 		s.Function.AddToRolePolicy(st)
 	}
 
-	s.Provider = customresources.NewProvider(c, jsii.String("Provider"), &customresources.ProviderProps{
-		OnEventHandler:    s.Function,
-		IsCompleteHandler: s.Function,
-		QueryInterval:     awscdk.Duration_Seconds(jsii.Number(queryIntervalSecs)),
-		TotalTimeout:      awscdk.Duration_Minutes(jsii.Number(totalTimeoutMins)),
-		LogGroup: awslogs.NewLogGroup(c, jsii.String("ProviderLogGroup"), &awslogs.LogGroupProps{
-			Retention:     retention,
-			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
-		}),
-	})
+	s.Provider = newProvider(c, s.Function, retention)
 	nag.Suppress(s.Function, "The sweeper logs through AWSLambdaBasicExecutionRole (log writes only). It must find what controllers created before it can filter by tag, so its List/Describe calls take Resource *; every delete is limited to this cluster's resources (policyStatements): aws:ResourceTag conditions on instances, launch templates, load balancers, target groups and security groups, the path karpenter/<region>/<cluster>/ for instance profiles",
 		nag.Rule("AwsSolutions-IAM4", "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"),
 		nag.Rule("AwsSolutions-IAM5",
@@ -163,7 +151,7 @@ func policyStatements(scope constructs.Construct, cluster *string) []awsiam.Poli
 	// The key of Karpenter's ownership tag contains the cluster name; a
 	// token cannot be part of a map key in Go, so the condition is built in
 	// CloudFormation (as aws-cdk's eks ServiceAccount does) when it is one.
-	clusterTag := "aws:ResourceTag/" + sweep.ClusterOwnedTag(*cluster)
+	clusterTag := "aws:ResourceTag/" + platform.ClusterOwnedTag(*cluster)
 	var ownedByCluster any = map[string]any{clusterTag: "owned"}
 	var taggedForCluster any = map[string]any{clusterTag: "false"}
 	if isToken(cluster) {
@@ -190,22 +178,14 @@ func policyStatements(scope constructs.Construct, cluster *string) []awsiam.Poli
 			),
 			Resources: jsii.Strings("*"),
 		}),
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			// The function sweeps only while this stack is being deleted
-			// (lambda/sweeper/stackguard.go). DescribeStacks takes the
-			// stack resource type; AWS::StackId is this stack's full ARN,
-			// so a later stack of the same name is not covered either.
-			Sid:       jsii.String("DescribeOwnStack"),
-			Actions:   jsii.Strings("cloudformation:DescribeStacks"),
-			Resources: &[]*string{stack.StackId()},
-		}),
+		describeOwnStack(stack),
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:       jsii.String("TerminateKarpenterInstances"),
 			Actions:   jsii.Strings("ec2:TerminateInstances"),
 			Resources: &[]*string{arn("ec2", "instance/*")},
 			Conditions: &map[string]any{
 				"StringEquals": ownedByCluster,
-				"Null":         map[string]any{"aws:ResourceTag/" + sweep.TagNodePool: "false"},
+				"Null":         map[string]any{"aws:ResourceTag/" + platform.TagNodePool: "false"},
 			},
 		}),
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -213,8 +193,8 @@ func policyStatements(scope constructs.Construct, cluster *string) []awsiam.Poli
 			Actions:   jsii.Strings("ec2:DeleteLaunchTemplate"),
 			Resources: &[]*string{arn("ec2", "launch-template/*")},
 			Conditions: &map[string]any{
-				"StringEquals": map[string]any{"aws:ResourceTag/" + sweep.TagEKSClusterName: cluster},
-				"Null":         map[string]any{"aws:ResourceTag/" + sweep.TagNodeClass: "false"},
+				"StringEquals": map[string]any{"aws:ResourceTag/" + platform.TagEKSClusterName: cluster},
+				"Null":         map[string]any{"aws:ResourceTag/" + platform.TagNodeClass: "false"},
 			},
 		}),
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -222,7 +202,7 @@ func policyStatements(scope constructs.Construct, cluster *string) []awsiam.Poli
 			Actions:   jsii.Strings("ec2:DeleteLaunchTemplate"),
 			Resources: &[]*string{arn("ec2", "launch-template/*")},
 			Conditions: &map[string]any{
-				"StringEquals": map[string]any{"aws:ResourceTag/" + sweep.TagLegacyLaunchTemplateCluster: cluster},
+				"StringEquals": map[string]any{"aws:ResourceTag/" + platform.TagLegacyLaunchTemplateCluster: cluster},
 			},
 		}),
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -246,7 +226,7 @@ func policyStatements(scope constructs.Construct, cluster *string) []awsiam.Poli
 				arn("elasticloadbalancing", "targetgroup/*/*"),
 			},
 			Conditions: &map[string]any{
-				"StringEquals": map[string]any{"aws:ResourceTag/" + sweep.TagELBCluster: cluster},
+				"StringEquals": map[string]any{"aws:ResourceTag/" + platform.TagELBCluster: cluster},
 			},
 		}),
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -262,8 +242,45 @@ func policyStatements(scope constructs.Construct, cluster *string) []awsiam.Poli
 			Actions:   jsii.Strings("ec2:DeleteSecurityGroup"),
 			Resources: &[]*string{arn("ec2", "security-group/*")},
 			Conditions: &map[string]any{
-				"StringEquals": map[string]any{"aws:ResourceTag/" + sweep.TagELBCluster: cluster},
+				"StringEquals": map[string]any{"aws:ResourceTag/" + platform.TagELBCluster: cluster},
 			},
 		}),
 	}
+}
+
+// sweepEnvironment is the function's environment: the sweep's time budgets.
+func sweepEnvironment() map[string]*string {
+	return map[string]*string{
+		"SWEEP_BUDGET_SECONDS":   jsii.String(fmt.Sprint(budgetSeconds)),
+		"SWEEP_PER_CALL_SECONDS": jsii.String(fmt.Sprint(perCallSeconds)),
+	}
+}
+
+// newProvider creates the custom resource provider "Provider" under c that
+// runs fn as onEvent and isComplete handler, polling every
+// queryIntervalSecs for at most totalTimeoutMins, logging to a
+// "ProviderLogGroup" kept for retention and deleted with the stack.
+func newProvider(c constructs.Construct, fn awslambda.IFunction, retention awslogs.RetentionDays) customresources.Provider {
+	return customresources.NewProvider(c, jsii.String("Provider"), &customresources.ProviderProps{
+		OnEventHandler:    fn,
+		IsCompleteHandler: fn,
+		QueryInterval:     awscdk.Duration_Seconds(jsii.Number(queryIntervalSecs)),
+		TotalTimeout:      awscdk.Duration_Minutes(jsii.Number(totalTimeoutMins)),
+		LogGroup: awslogs.NewLogGroup(c, jsii.String("ProviderLogGroup"), &awslogs.LogGroupProps{
+			Retention:     retention,
+			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		}),
+	})
+}
+
+// describeOwnStack lets the function read its own stack: it sweeps only while
+// that stack is being deleted (lambda/sweeper/stackguard.go). DescribeStacks
+// takes the stack resource type; AWS::StackId is this stack's full ARN, so a
+// later stack of the same name is not covered either.
+func describeOwnStack(stack awscdk.Stack) awsiam.PolicyStatement {
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("DescribeOwnStack"),
+		Actions:   jsii.Strings("cloudformation:DescribeStacks"),
+		Resources: &[]*string{stack.StackId()},
+	})
 }

@@ -3,7 +3,6 @@ package sweeper_test
 import (
 	"debug/elf"
 	"encoding/json"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,7 +24,7 @@ var env = cdktest.Env()
 func withCluster(t *testing.T) (assertions.Template, *sweeper.Sweeper) {
 	t.Helper()
 	a := cdktest.NewClusterApp(t, nil)
-	s := sweeper.New(a.Stack, "Sweeper", &sweeper.Props{ClusterName: a.Cluster.ClusterName()})
+	s := sweeper.New(a.Stack, "Sweeper", &sweeper.Props{ClusterName: *a.Cluster.ClusterName()})
 	return assertions.Template_FromStack(a.Stack, nil), s
 }
 
@@ -45,19 +44,16 @@ func TestNewPanicsOnMisuse(t *testing.T) {
 	}{
 		{"nil props", nil, "sweeper: ClusterName is required"},
 		{"no cluster name", &sweeper.Props{}, "sweeper: ClusterName is required"},
-		{"empty cluster name", &sweeper.Props{ClusterName: jsii.String("")}, "sweeper: ClusterName is required"},
-		{"malformed cluster name", &sweeper.Props{ClusterName: jsii.String("my cluster")}, `sweeper: cluster name "my cluster" is not a valid EKS cluster name`},
+		{"empty cluster name", &sweeper.Props{ClusterName: ""}, "sweeper: ClusterName is required"},
+		{"malformed cluster name", &sweeper.Props{ClusterName: "my cluster"}, `sweeper: cluster name "my cluster" is not a valid EKS cluster name`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			defer func() {
-				if r := recover(); fmt.Sprint(r) != tt.want {
-					t.Errorf("panic = %v, want %s", r, tt.want)
-				}
-			}()
 			app := cdktest.NewApp(t, nil)
 			st := awscdk.NewStack(app, jsii.String("S"), &awscdk.StackProps{Env: env})
-			sweeper.New(st, "Sweeper", tt.props)
+			if got := cdktest.PanicText(func() { sweeper.New(st, "Sweeper", tt.props) }); got != tt.want {
+				t.Errorf("panic = %q, want %q", got, tt.want)
+			}
 		})
 	}
 }
@@ -143,7 +139,7 @@ func TestBundlesArm64Binary(t *testing.T) {
 	out := t.TempDir()
 	app := cdktest.NewApp(t, &awscdk.AppProps{Outdir: jsii.String(out)})
 	st := awscdk.NewStack(app, jsii.String("Addons"), &awscdk.StackProps{Env: env})
-	sweeper.New(st, "Sweeper", &sweeper.Props{ClusterName: jsii.String("llm")})
+	sweeper.New(st, "Sweeper", &sweeper.Props{ClusterName: "llm"})
 	app.Synth(nil)
 	bins, _ := filepath.Glob(filepath.Join(out, "asset.*", "bootstrap"))
 	if len(bins) != 1 {
@@ -189,7 +185,7 @@ func jsonOf(v any) string {
 }
 
 func TestIAMLeastPrivilege(t *testing.T) {
-	tpl := literal(t, &sweeper.Props{ClusterName: jsii.String("llm")})
+	tpl := literal(t, &sweeper.Props{ClusterName: "llm"})
 	arn := func(service, resource string) string {
 		return `{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":` + service + `:us-west-2:111111111111:` + resource + `"]]}`
 	}
@@ -256,8 +252,8 @@ func TestLogRetention(t *testing.T) {
 		props *sweeper.Props
 		days  float64
 	}{
-		{"default one month", &sweeper.Props{ClusterName: jsii.String("llm")}, 30},
-		{"configured", &sweeper.Props{ClusterName: jsii.String("llm"), LogRetention: awslogs.RetentionDays_ONE_WEEK}, 7},
+		{"default one month", &sweeper.Props{ClusterName: "llm"}, 30},
+		{"configured", &sweeper.Props{ClusterName: "llm", LogRetention: awslogs.RetentionDays_ONE_WEEK}, 7},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -282,28 +278,25 @@ func TestLogRetention(t *testing.T) {
 func TestNewVpcSweeperPanicsOnMisuse(t *testing.T) {
 	tests := []struct {
 		name    string
-		props   *sweeper.VpcProps
+		props   *sweeper.VPCProps
 		withVpc bool
 		want    string
 	}{
 		{"nil props", nil, false, "sweeper: VpcSweeper needs ClusterName and Vpc"},
-		{"no VPC", &sweeper.VpcProps{ClusterName: "alpha"}, false, "sweeper: VpcSweeper needs ClusterName and Vpc"},
-		{"no cluster name", &sweeper.VpcProps{}, true, "sweeper: VpcSweeper needs ClusterName and Vpc"},
-		{"malformed cluster name", &sweeper.VpcProps{ClusterName: "my cluster"}, true, `sweeper: cluster name "my cluster" is not a valid EKS cluster name`},
+		{"no VPC", &sweeper.VPCProps{ClusterName: "alpha"}, false, "sweeper: VpcSweeper needs ClusterName and Vpc"},
+		{"no cluster name", &sweeper.VPCProps{}, true, "sweeper: VpcSweeper needs ClusterName and Vpc"},
+		{"malformed cluster name", &sweeper.VPCProps{ClusterName: "my cluster"}, true, `sweeper: cluster name "my cluster" is not a valid EKS cluster name`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			defer func() {
-				if r := recover(); fmt.Sprint(r) != tt.want {
-					t.Errorf("panic = %v, want %s", r, tt.want)
-				}
-			}()
 			app := cdktest.NewApp(t, nil)
 			st := awscdk.NewStack(app, jsii.String("S"), &awscdk.StackProps{Env: env})
 			if tt.withVpc {
 				tt.props.Vpc = awsec2.NewVpc(st, jsii.String("Vpc"), nil)
 			}
-			sweeper.NewVpcSweeper(st, "VpcSweeper", tt.props)
+			if got := cdktest.PanicText(func() { sweeper.NewVPCSweeper(st, "VpcSweeper", tt.props) }); got != tt.want {
+				t.Errorf("panic = %q, want %q", got, tt.want)
+			}
 		})
 	}
 }

@@ -13,14 +13,14 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/hybrid-llm/platform/internal/nag"
-	"github.com/hybrid-llm/platform/internal/sweep"
+	"github.com/hybrid-llm/platform/platform"
 )
 
-// VpcResourceType is the CloudFormation type of the VPC sweeper.
-const VpcResourceType = sweep.VPCSweeperType
+// VPCResourceType is the CloudFormation type of the VPC sweeper.
+const VPCResourceType = platform.VPCSweeperType
 
-// VpcProps configures a VpcSweeper.
-type VpcProps struct {
+// VPCProps configures a VPCSweeper.
+type VPCProps struct {
 	// ClusterName is the name of the EKS cluster that runs in Vpc. Required;
 	// a literal (its tag keys are part of the IAM conditions).
 	ClusterName string
@@ -31,14 +31,14 @@ type VpcProps struct {
 	LogRetention awslogs.RetentionDays
 }
 
-// VpcSweeper is the custom resource that, when the network stack is deleted,
+// VPCSweeper is the custom resource that, when the network stack is deleted,
 // removes what keeps the VPC from being deleted after the cluster is gone:
 // the cluster's available network interfaces (VPC CNI leftovers; Lambda's
 // hyperplane interfaces are waited for) and its EKS cluster security group
 // (internal/sweep VPCSweeper). It depends on every subnet of the VPC, so
 // CloudFormation deletes it, and runs the sweep, before the subnets and the
 // VPC. Like Sweeper it sweeps only while its own stack is being deleted.
-type VpcSweeper struct {
+type VPCSweeper struct {
 	// Construct is the node under which the children live.
 	Construct constructs.Construct
 	// Function is the Go Lambda (onEvent and isComplete handler).
@@ -49,12 +49,12 @@ type VpcSweeper struct {
 	Resource awscdk.CustomResource
 }
 
-// NewVpcSweeper creates the VPC sweeper of props.ClusterName in scope's stack.
-func NewVpcSweeper(scope constructs.Construct, id string, props *VpcProps) *VpcSweeper {
+// NewVPCSweeper creates the VPC sweeper of props.ClusterName in scope's stack.
+func NewVPCSweeper(scope constructs.Construct, id string, props *VPCProps) *VPCSweeper {
 	if props == nil || props.ClusterName == "" || props.Vpc == nil {
 		panic("sweeper: VpcSweeper needs ClusterName and Vpc")
 	}
-	if err := sweep.ValidateClusterName(props.ClusterName); err != nil {
+	if err := platform.ValidateEKSClusterName(props.ClusterName); err != nil {
 		panic(fmt.Sprintf("sweeper: cluster name %q is not a valid EKS cluster name", props.ClusterName))
 	}
 	retention := props.LogRetention
@@ -62,7 +62,7 @@ func NewVpcSweeper(scope constructs.Construct, id string, props *VpcProps) *VpcS
 		retention = awslogs.RetentionDays_ONE_MONTH
 	}
 	c := constructs.NewConstruct(scope, jsii.String(id))
-	v := &VpcSweeper{Construct: c}
+	v := &VPCSweeper{Construct: c}
 	v.Function = NewFunction(c, "Function", &FunctionProps{
 		Description: "Deletes what keeps the VPC from being deleted after the EKS cluster is gone (internal/sweep VPCSweeper)",
 		Timeout:     awscdk.Duration_Minutes(jsii.Number(functionTimeoutMins)),
@@ -70,24 +70,12 @@ func NewVpcSweeper(scope constructs.Construct, id string, props *VpcProps) *VpcS
 			Retention:     retention,
 			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 		}),
-		Environment: map[string]*string{
-			"SWEEP_BUDGET_SECONDS":   jsii.String(fmt.Sprint(budgetSeconds)),
-			"SWEEP_PER_CALL_SECONDS": jsii.String(fmt.Sprint(perCallSeconds)),
-		},
+		Environment: sweepEnvironment(),
 	})
 	for _, st := range vpcPolicyStatements(c, props.ClusterName, props.Vpc) {
 		v.Function.AddToRolePolicy(st)
 	}
-	v.Provider = customresources.NewProvider(c, jsii.String("Provider"), &customresources.ProviderProps{
-		OnEventHandler:    v.Function,
-		IsCompleteHandler: v.Function,
-		QueryInterval:     awscdk.Duration_Seconds(jsii.Number(queryIntervalSecs)),
-		TotalTimeout:      awscdk.Duration_Minutes(jsii.Number(totalTimeoutMins)),
-		LogGroup: awslogs.NewLogGroup(c, jsii.String("ProviderLogGroup"), &awslogs.LogGroupProps{
-			Retention:     retention,
-			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
-		}),
-	})
+	v.Provider = newProvider(c, v.Function, retention)
 	nag.Suppress(v.Function, "The VPC sweeper logs through AWSLambdaBasicExecutionRole (log writes only). DescribeNetworkInterfaces and DescribeSecurityGroups take no resource, so Resource *; DeleteNetworkInterface is limited to interfaces in this VPC (ec2:Vpc) and DeleteSecurityGroup to this VPC's group tagged aws:eks:cluster-name=<cluster> and kubernetes.io/cluster/<cluster>=owned, the EKS cluster security group",
 		nag.Rule("AwsSolutions-IAM4", "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"),
 		nag.Rule("AwsSolutions-IAM5",
@@ -96,7 +84,7 @@ func NewVpcSweeper(scope constructs.Construct, id string, props *VpcProps) *VpcS
 	suppressProvider(v.Provider)
 	v.Resource = awscdk.NewCustomResource(c, jsii.String("Resource"), &awscdk.CustomResourceProps{
 		ServiceToken: v.Provider.ServiceToken(),
-		ResourceType: jsii.String(VpcResourceType),
+		ResourceType: jsii.String(VPCResourceType),
 		Properties:   &map[string]any{"ClusterName": props.ClusterName, "VpcId": props.Vpc.VpcId()},
 	})
 	// Deleted before every subnet (and with them the route tables, NAT
@@ -133,13 +121,7 @@ func vpcPolicyStatements(scope constructs.Construct, cluster string, vpc awsec2.
 			Actions:   jsii.Strings("ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups"),
 			Resources: jsii.Strings("*"),
 		}),
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			// Sweeps only while this stack is being deleted
-			// (lambda/sweeper/stackguard.go).
-			Sid:       jsii.String("DescribeOwnStack"),
-			Actions:   jsii.Strings("cloudformation:DescribeStacks"),
-			Resources: &[]*string{stack.StackId()},
-		}),
+		describeOwnStack(stack),
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			// Lambda's hyperplane interfaces carry no tag, so the VPC is the
 			// scope; the function deletes only available interfaces that
@@ -156,8 +138,8 @@ func vpcPolicyStatements(scope constructs.Construct, cluster string, vpc awsec2.
 			Resources: &[]*string{arn("security-group/*")},
 			Conditions: &map[string]any{"StringEquals": map[string]any{
 				"ec2:Vpc": inVpc,
-				"aws:ResourceTag/" + sweep.TagEKSClusterSecurityGroup: cluster,
-				"aws:ResourceTag/" + sweep.ClusterOwnedTag(cluster):   "owned",
+				"aws:ResourceTag/" + platform.TagEKSClusterSecurityGroup: cluster,
+				"aws:ResourceTag/" + platform.ClusterOwnedTag(cluster):   "owned",
 			}},
 		}),
 	}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -82,4 +83,19 @@ func (s *Server) Reset() error {
 func (s *Server) Stop() {
 	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
 	_ = s.cmd.Wait()
+}
+
+// RunMain is a TestMain body: it starts a server into *s, runs the
+// package's tests, stops the server and exits with the tests' status. A
+// server that does not start fails the whole package with its error.
+func RunMain(m *testing.M, s **Server) {
+	var err error
+	*s, err = Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: starting moto:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	(*s).Stop()
+	os.Exit(code)
 }

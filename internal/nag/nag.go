@@ -94,3 +94,13 @@ func suppressions(reason string, findings []Finding) *[]*cdknag.NagPackSuppressi
 	}
 	return &out
 }
+
+// ManagedPolicyRule is the AwsSolutions-IAM4 finding for attaching the named
+// AWS managed policies (e.g. "AmazonEKS_CNI_Policy").
+func ManagedPolicyRule(names ...string) Finding {
+	appliesTo := make([]string, len(names))
+	for i, n := range names {
+		appliesTo[i] = "Policy::arn:<AWS::Partition>:iam::aws:policy/" + n
+	}
+	return Rule("AwsSolutions-IAM4", appliesTo...)
+}

@@ -26,15 +26,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/smithy-go"
-)
 
-const (
-	// ServiceName is the service principal the role is linked to.
-	ServiceName = "spot.amazonaws.com"
-	// RoleName is the name IAM gives the role.
-	RoleName = "AWSServiceRoleForEC2Spot"
-	// RolePath is the IAM path of the role.
-	RolePath = "/aws-service-role/" + ServiceName + "/"
+	"github.com/hybrid-llm/platform/platform"
 )
 
 // creator is the part of *iam.Client Ensure uses.
@@ -53,7 +46,7 @@ type Result struct {
 // Ensure creates the EC2 Spot service-linked role. The role already existing
 // counts as success; every other error is returned.
 func Ensure(ctx context.Context, api creator) (Result, error) {
-	out, err := api.CreateServiceLinkedRole(ctx, &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String(ServiceName)})
+	out, err := api.CreateServiceLinkedRole(ctx, &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String(platform.SpotServiceName)})
 	if err == nil {
 		var arn string
 		if out.Role != nil {
@@ -64,7 +57,7 @@ func Ensure(ctx context.Context, api creator) (Result, error) {
 	if AlreadyExists(err) {
 		return Result{}, nil
 	}
-	return Result{}, fmt.Errorf("creating the EC2 Spot service-linked role (%s): %w", ServiceName, err)
+	return Result{}, fmt.Errorf("creating the EC2 Spot service-linked role (%s): %w", platform.SpotServiceName, err)
 }
 
 // AlreadyExists reports whether err is IAM saying the service-linked role
@@ -86,8 +79,3 @@ func AlreadyExists(err error) bool {
 	}
 	return false
 }
-
-// ResourceType is the CloudFormation type of the custom resource that runs
-// Ensure on Create and Update and does nothing on Delete (lambda/sweeper,
-// constructs/spotrole).
-const ResourceType = "Custom::SpotServiceLinkedRole"

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 
@@ -15,6 +14,8 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/hybrid-llm/platform/internal/motoserver"
+
+	"github.com/hybrid-llm/platform/platform"
 )
 
 // moto 5.2.1 models service-linked roles: CreateServiceLinkedRole creates a
@@ -26,17 +27,7 @@ import (
 
 var moto *motoserver.Server
 
-func TestMain(m *testing.M) {
-	var err error
-	moto, err = motoserver.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL: starting moto:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	moto.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { motoserver.RunMain(m, &moto) }
 
 func iamClient(t *testing.T) *iam.Client {
 	t.Helper()
@@ -60,7 +51,7 @@ func spotRoles(t *testing.T, c *iam.Client) []string {
 	}
 	var roles []string
 	for _, r := range out.Roles {
-		if aws.ToString(r.Path) == RolePath {
+		if aws.ToString(r.Path) == platform.SpotRolePath {
 			roles = append(roles, aws.ToString(r.RoleName))
 		}
 	}
@@ -76,8 +67,8 @@ func TestEnsureInAFreshAccountCreatesTheRole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.Created || !strings.Contains(res.Arn, ":role"+RolePath) {
-		t.Errorf("Ensure = %+v, want Created and an ARN under %s", res, RolePath)
+	if !res.Created || !strings.Contains(res.Arn, ":role"+platform.SpotRolePath) {
+		t.Errorf("Ensure = %+v, want Created and an ARN under %s", res, platform.SpotRolePath)
 	}
 	if got := spotRoles(t, c); len(got) != 1 {
 		t.Errorf("spot roles after Ensure: %v, want one", got)
@@ -87,7 +78,7 @@ func TestEnsureInAFreshAccountCreatesTheRole(t *testing.T) {
 func TestEnsureWhenTheRoleExistsSucceeds(t *testing.T) {
 	c := iamClient(t)
 	// Someone (the console, another stack, step06-add-spot-role.sh) created it.
-	if _, err := c.CreateServiceLinkedRole(context.Background(), &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String(ServiceName)}); err != nil {
+	if _, err := c.CreateServiceLinkedRole(context.Background(), &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String(platform.SpotServiceName)}); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 2 { // twice: a stack update runs it again

@@ -34,14 +34,3 @@
 // waiting; [Sweeper.Sweep] repeats passes until nothing is left or the
 // context's deadline comes, and returns a [Report] naming what remains and why.
 package sweep
-
-// CloudFormation types of the custom resources the function in lambda/sweeper
-// serves with a sweep (constructs/sweeper creates them).
-const (
-	// ClusterSweeperType sweeps the controllers' leftovers on the add-ons
-	// stack's deletion ([Sweeper]).
-	ClusterSweeperType = "Custom::ClusterSweeper"
-	// VPCSweeperType sweeps what blocks the VPC on the network stack's
-	// deletion ([VPCSweeper]).
-	VPCSweeperType = "Custom::VpcSweeper"
-)

@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/hybrid-llm/platform/platform"
 )
 
 func filter(name string, values ...string) ec2types.Filter {
@@ -33,20 +35,20 @@ func ec2Tag(tags []ec2types.Tag, key string) (string, bool) {
 // can never widen a sweep.
 
 func (p *pass) isKarpenterInstance(tags []ec2types.Tag) bool {
-	owned, _ := ec2Tag(tags, ClusterOwnedTag(p.cluster()))
-	_, pool := ec2Tag(tags, TagNodePool)
+	owned, _ := ec2Tag(tags, platform.ClusterOwnedTag(p.cluster()))
+	_, pool := ec2Tag(tags, platform.TagNodePool)
 	return owned == "owned" && pool
 }
 
 func (p *pass) isKarpenterLaunchTemplate(tags []ec2types.Tag) bool {
-	eks, _ := ec2Tag(tags, TagEKSClusterName)
-	_, class := ec2Tag(tags, TagNodeClass)
-	legacy, _ := ec2Tag(tags, TagLegacyLaunchTemplateCluster)
+	eks, _ := ec2Tag(tags, platform.TagEKSClusterName)
+	_, class := ec2Tag(tags, platform.TagNodeClass)
+	legacy, _ := ec2Tag(tags, platform.TagLegacyLaunchTemplateCluster)
 	return (eks == p.cluster() && class) || legacy == p.cluster()
 }
 
 func (p *pass) isControllerSecurityGroup(tags []ec2types.Tag) bool {
-	v, _ := ec2Tag(tags, TagELBCluster)
+	v, _ := ec2Tag(tags, platform.TagELBCluster)
 	return v == p.cluster()
 }
 
@@ -56,8 +58,8 @@ func (p *pass) instances() bool {
 	var found []ec2types.Instance
 	pg := ec2.NewDescribeInstancesPaginator(p.s.cfg.EC2, &ec2.DescribeInstancesInput{
 		Filters: []ec2types.Filter{
-			filter("tag:"+ClusterOwnedTag(p.cluster()), "owned"),
-			filter("tag-key", TagNodePool),
+			filter("tag:"+platform.ClusterOwnedTag(p.cluster()), "owned"),
+			filter("tag-key", platform.TagNodePool),
 			// Everything but terminated: a stopped instance still holds its volumes and ENIs.
 			filter("instance-state-name", "pending", "running", "shutting-down", "stopping", "stopped"),
 		},
@@ -102,7 +104,7 @@ func (p *pass) instances() bool {
 	}
 	for _, in := range found {
 		id := aws.ToString(in.InstanceId)
-		r := Resource{Kind: KindInstance, ID: id, Name: ec2TagValue(in.Tags, TagNodePool)}
+		r := Resource{Kind: KindInstance, ID: id, Name: ec2TagValue(in.Tags, platform.TagNodePool)}
 		if err := terminateErr[id]; err != nil {
 			p.remain(r, "terminate failed", err)
 			continue
@@ -122,8 +124,8 @@ func (p *pass) instances() bool {
 // lists them when wait is not empty.
 func (p *pass) launchTemplates(wait string) {
 	queries := [][]ec2types.Filter{
-		{filter("tag:"+TagEKSClusterName, p.cluster()), filter("tag-key", TagNodeClass)},
-		{filter("tag:"+TagLegacyLaunchTemplateCluster, p.cluster())},
+		{filter("tag:"+platform.TagEKSClusterName, p.cluster()), filter("tag-key", platform.TagNodeClass)},
+		{filter("tag:"+platform.TagLegacyLaunchTemplateCluster, p.cluster())},
 	}
 	seen := map[string]ec2types.LaunchTemplate{}
 	for _, q := range queries {
@@ -162,7 +164,7 @@ func (p *pass) launchTemplates(wait string) {
 func (p *pass) securityGroups(wait string) {
 	var groups []ec2types.SecurityGroup
 	pg := ec2.NewDescribeSecurityGroupsPaginator(p.s.cfg.EC2, &ec2.DescribeSecurityGroupsInput{
-		Filters: []ec2types.Filter{filter("tag:"+TagELBCluster, p.cluster())},
+		Filters: []ec2types.Filter{filter("tag:"+platform.TagELBCluster, p.cluster())},
 	})
 	for pg.HasMorePages() {
 		out, err := pg.NextPage(p.ctx)
@@ -235,7 +237,7 @@ func (p *pass) releaseReferences(id string) error {
 	out, err := p.s.cfg.EC2.DescribeSecurityGroups(p.ctx, &ec2.DescribeSecurityGroupsInput{
 		Filters: []ec2types.Filter{
 			filter("ip-permission.group-id", id),
-			filter("tag-key", ClusterOwnedTag(p.cluster())),
+			filter("tag-key", platform.ClusterOwnedTag(p.cluster())),
 		},
 	})
 	if err != nil {
@@ -243,7 +245,7 @@ func (p *pass) releaseReferences(id string) error {
 	}
 	for _, g := range out.SecurityGroups {
 		gid := aws.ToString(g.GroupId)
-		if _, tagged := ec2Tag(g.Tags, ClusterOwnedTag(p.cluster())); gid == id || !tagged {
+		if _, tagged := ec2Tag(g.Tags, platform.ClusterOwnedTag(p.cluster())); gid == id || !tagged {
 			continue
 		}
 		rules, err := p.s.cfg.EC2.DescribeSecurityGroupRules(p.ctx, &ec2.DescribeSecurityGroupRulesInput{

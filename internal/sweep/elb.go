@@ -4,6 +4,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/hybrid-llm/platform/platform"
 )
 
 // describeTagsBatch is the most ARNs DescribeTags accepts in one call.
@@ -22,7 +24,7 @@ func (p *pass) clusterARNs(arns []string) ([]string, error) {
 		}
 		for _, d := range descs {
 			for _, t := range d.Tags {
-				if aws.ToString(t.Key) == TagELBCluster && aws.ToString(t.Value) == p.cluster() {
+				if aws.ToString(t.Key) == platform.TagELBCluster && aws.ToString(t.Value) == p.cluster() {
 					mine = append(mine, aws.ToString(d.ResourceArn))
 				}
 			}

@@ -13,6 +13,8 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/hybrid-llm/platform/platform"
 )
 
 // world creates real resources in moto (through moto directly, not through a
@@ -113,9 +115,9 @@ func (w *world) instanceProfile(path, cluster string) string {
 	_, err = w.c.IAM.CreateInstanceProfile(w.ctx, &iam.CreateInstanceProfileInput{
 		InstanceProfileName: aws.String(name), Path: aws.String(path),
 		Tags: []iamtypes.Tag{
-			{Key: aws.String(ClusterOwnedTag(cluster)), Value: aws.String("owned")},
-			{Key: aws.String(TagEKSClusterName), Value: aws.String(cluster)},
-			{Key: aws.String(TagNodeClass), Value: aws.String("default")},
+			{Key: aws.String(platform.ClusterOwnedTag(cluster)), Value: aws.String("owned")},
+			{Key: aws.String(platform.TagEKSClusterName), Value: aws.String(cluster)},
+			{Key: aws.String(platform.TagNodeClass), Value: aws.String("default")},
 			{Key: aws.String("topology.kubernetes.io/region"), Value: aws.String(testRegion)},
 		}})
 	w.must(err, "instance profile")
@@ -184,21 +186,21 @@ type clusterSet struct {
 func (w *world) leftovers(cluster string) clusterSet {
 	w.t.Helper()
 	nodeTags := map[string]string{
-		ClusterOwnedTag(cluster): "owned",
-		TagNodePool:              "gpu",
-		TagNodeClass:             "gpu",
-		TagEKSClusterName:        cluster,
+		platform.ClusterOwnedTag(cluster): "owned",
+		platform.TagNodePool:              "gpu",
+		platform.TagNodeClass:             "gpu",
+		platform.TagEKSClusterName:        cluster,
 	}
-	elbTag := map[string]string{TagELBCluster: cluster, "elbv2.k8s.aws/resource": "LoadBalancer"}
+	elbTag := map[string]string{platform.TagELBCluster: cluster, "elbv2.k8s.aws/resource": "LoadBalancer"}
 	var s clusterSet
 	s.Instances = []string{w.instance(nodeTags), w.instance(nodeTags)}
-	s.LaunchTemplates = []string{w.launchTemplate(nodeTags), w.launchTemplate(map[string]string{TagLegacyLaunchTemplateCluster: cluster})}
+	s.LaunchTemplates = []string{w.launchTemplate(nodeTags), w.launchTemplate(map[string]string{platform.TagLegacyLaunchTemplateCluster: cluster})}
 	s.InstanceProfiles = []string{w.instanceProfile(InstanceProfilePath(testRegion, cluster)+"5f1c3a2e-uid/", cluster)}
 	lb := w.loadBalancer(elbTag)
 	tg := w.targetGroup(elbTag)
 	w.listener(lb, tg)
 	s.LoadBalancers, s.TargetGroups = []string{lb}, []string{tg}
-	s.SecurityGroups = []string{w.securityGroup(map[string]string{TagELBCluster: cluster, "elbv2.k8s.aws/resource": "backend-sg"})}
+	s.SecurityGroups = []string{w.securityGroup(map[string]string{platform.TagELBCluster: cluster, "elbv2.k8s.aws/resource": "backend-sg"})}
 	return s
 }
 

@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -53,17 +52,7 @@ const testRegion = "us-west-2"
 // moto is the server shared by the tests of this package.
 var moto *motoserver.Server
 
-func TestMain(m *testing.M) {
-	var err error
-	moto, err = motoserver.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL: starting moto:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	moto.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { motoserver.RunMain(m, &moto) }
 
 // Every test (and subtest) works in an AWS account of its own: moto keeps
 // one set of resources per account and takes the account from the

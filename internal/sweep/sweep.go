@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,55 +13,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
-)
 
-// Tag keys and values that mark a resource as created by a controller of the
-// cluster. Sources: aws/karpenter-provider-aws v1.14.1 pkg/apis/v1/labels.go
-// (EKSClusterNameTagKey, LabelNodeClass), pkg/utils/utils.go (GetTags: the
-// tags of instances and their launch templates),
-// pkg/apis/v1/ec2nodeclass.go (InstanceProfileTags),
-// website/content/en/docs/upgrading/upgrade-guide.md (the dropped
-// karpenter.k8s.aws/cluster launch template tag);
-// kubernetes-sigs/aws-load-balancer-controller v3.5.0
-// pkg/shared_constants/tag_keys.go (TagKeyK8sCluster on load balancers,
-// target groups and security groups), pkg/networking/networking_manager.go
-// (the node security group carries kubernetes.io/cluster/<cluster>).
-const (
-	// TagNodePool is the key Karpenter puts on every instance it launches.
-	TagNodePool = "karpenter.sh/nodepool"
-	// TagNodeClass is the key Karpenter puts on its instances, launch templates and instance profiles.
-	TagNodeClass = "karpenter.k8s.aws/ec2nodeclass"
-	// TagEKSClusterName is the key whose value is the cluster name on Karpenter's launch templates.
-	TagEKSClusterName = "eks:eks-cluster-name"
-	// TagLegacyLaunchTemplateCluster is the key older Karpenter releases put on launch templates.
-	TagLegacyLaunchTemplateCluster = "karpenter.k8s.aws/cluster"
-	// TagELBCluster is the key whose value is the cluster name on the Load Balancer Controller's resources.
-	TagELBCluster = "elbv2.k8s.aws/cluster"
+	"github.com/hybrid-llm/platform/platform"
 )
-
-// ClusterOwnedTag returns the key of the kubernetes.io/cluster/<cluster> tag
-// (value "owned") that Karpenter puts on its instances.
-func ClusterOwnedTag(cluster string) string { return "kubernetes.io/cluster/" + cluster }
 
 // InstanceProfilePath returns the IAM path prefix under which Karpenter v1.14
 // creates the instance profiles of a cluster in a region.
 func InstanceProfilePath(region, cluster string) string {
 	return "/karpenter/" + region + "/" + cluster + "/"
-}
-
-// clusterNameRE is the EKS cluster name syntax (CreateCluster API reference:
-// 1-100 characters, begins with an alphanumeric, then alphanumerics, '-' and '_').
-var clusterNameRE = regexp.MustCompile(`^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$`)
-
-// regionRE matches AWS region names such as us-west-2 or us-gov-east-1.
-var regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
-
-// ValidateClusterName returns an error unless name is a valid EKS cluster name.
-func ValidateClusterName(name string) error {
-	if !clusterNameRE.MatchString(name) {
-		return fmt.Errorf("sweep: cluster name %q is not a valid EKS cluster name (1-100 characters: letters, digits, '-' and '_', starting with a letter or digit)", name)
-	}
-	return nil
 }
 
 // Config configures a Sweeper.
@@ -90,11 +48,8 @@ type Sweeper struct {
 
 // New validates cfg and returns a Sweeper.
 func New(cfg Config) (*Sweeper, error) {
-	if err := ValidateClusterName(cfg.ClusterName); err != nil {
+	if err := checkTarget(cfg.ClusterName, cfg.Region); err != nil {
 		return nil, err
-	}
-	if !regionRE.MatchString(cfg.Region) {
-		return nil, fmt.Errorf("sweep: region %q is not a valid AWS region name", cfg.Region)
 	}
 	if cfg.EC2 == nil || cfg.ELB == nil || cfg.IAM == nil {
 		return nil, errors.New("sweep: EC2, ELB and IAM clients are required")
@@ -102,12 +57,26 @@ func New(cfg Config) (*Sweeper, error) {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 10 * time.Second
 	}
-	log := cfg.Logger
+	return &Sweeper{cfg: cfg, log: withAttrs(cfg.Logger, "cluster", cfg.ClusterName, "region", cfg.Region)}, nil
+}
+
+// checkTarget validates the cluster and region a sweep is for.
+func checkTarget(cluster, region string) error {
+	if err := platform.ValidateEKSClusterName(cluster); err != nil {
+		return err
+	}
+	if !platform.IsRegion(region) {
+		return fmt.Errorf("sweep: region %q is not a valid AWS region name", region)
+	}
+	return nil
+}
+
+// withAttrs returns log (slog.Default() when nil) with attrs on every record.
+func withAttrs(log *slog.Logger, attrs ...any) *slog.Logger {
 	if log == nil {
 		log = slog.Default()
 	}
-	log = log.With("cluster", cfg.ClusterName, "region", cfg.Region)
-	return &Sweeper{cfg: cfg, log: log}, nil
+	return log.With(attrs...)
 }
 
 // NewRetryer returns the SDK's standard retryer (exponential backoff with

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/smithy-go"
+
+	"github.com/hybrid-llm/platform/platform"
 )
 
 func assertLive(t *testing.T, w *world, want clusterSet) {
@@ -65,25 +67,25 @@ func TestSweepDeletesOnlyThisCluster(t *testing.T) {
 	nearMiss := clusterSet{
 		Instances: []string{
 			// A managed node group's node: cluster tag but no NodePool.
-			w.instance(map[string]string{ClusterOwnedTag("alpha"): "owned"}),
+			w.instance(map[string]string{platform.ClusterOwnedTag("alpha"): "owned"}),
 			// A NodePool tag without this cluster's ownership tag.
-			w.instance(map[string]string{TagNodePool: "gpu", ClusterOwnedTag("alphabet"): "owned"}),
+			w.instance(map[string]string{platform.TagNodePool: "gpu", platform.ClusterOwnedTag("alphabet"): "owned"}),
 			// Shared, not owned.
-			w.instance(map[string]string{TagNodePool: "gpu", ClusterOwnedTag("alpha"): "shared"}),
+			w.instance(map[string]string{platform.TagNodePool: "gpu", platform.ClusterOwnedTag("alpha"): "shared"}),
 		},
 		LaunchTemplates: []string{
 			// The EKS tag without Karpenter's EC2NodeClass tag (not Karpenter's).
-			w.launchTemplate(map[string]string{TagEKSClusterName: "alpha"}),
-			w.launchTemplate(map[string]string{TagEKSClusterName: "alphabet", TagNodeClass: "gpu"}),
+			w.launchTemplate(map[string]string{platform.TagEKSClusterName: "alpha"}),
+			w.launchTemplate(map[string]string{platform.TagEKSClusterName: "alphabet", platform.TagNodeClass: "gpu"}),
 		},
 		InstanceProfiles: []string{
 			w.instanceProfile("/", "alpha"),
 			w.instanceProfile("/karpenter/"+testRegion+"/alphabet/uid/", "alphabet"),
 			w.instanceProfile("/karpenter/us-east-1/alpha/uid/", "alpha"),
 		},
-		LoadBalancers:  []string{w.loadBalancer(map[string]string{TagELBCluster: "alphabet"})},
+		LoadBalancers:  []string{w.loadBalancer(map[string]string{platform.TagELBCluster: "alphabet"})},
 		TargetGroups:   []string{w.targetGroup(map[string]string{"ingress.k8s.aws/stack": "alpha"})},
-		SecurityGroups: []string{w.securityGroup(map[string]string{ClusterOwnedTag("alpha"): "owned"})},
+		SecurityGroups: []string{w.securityGroup(map[string]string{platform.ClusterOwnedTag("alpha"): "owned"})},
 	}
 
 	// moto 5.2.1 ignores ListInstanceProfiles' PathPrefix and returns every
@@ -177,7 +179,7 @@ func TestSweepReportsWhatWillNotGo(t *testing.T) {
 	w.listener(foreign, mine.TargetGroups[0])
 	// A second controller security group, still used by a network interface
 	// (a real one in moto: the sweeper must see it and not try the delete).
-	heldSG := w.securityGroup(map[string]string{TagELBCluster: "alpha"})
+	heldSG := w.securityGroup(map[string]string{platform.TagELBCluster: "alpha"})
 	eni, err := w.c.EC2.CreateNetworkInterface(w.ctx, &ec2.CreateNetworkInterfaceInput{
 		SubnetId: aws.String(w.subnets[0]), Groups: []string{heldSG}, Description: aws.String("ELB app/k8s-lb/0123"),
 	})
@@ -237,7 +239,7 @@ func TestSweepRevokesClusterRulesReferencingItsSecurityGroups(t *testing.T) {
 	w := newWorld(t)
 	mine := w.leftovers("alpha")
 	backend := mine.SecurityGroups[0]
-	nodeSG := w.securityGroup(map[string]string{ClusterOwnedTag("alpha"): "owned"})
+	nodeSG := w.securityGroup(map[string]string{platform.ClusterOwnedTag("alpha"): "owned"})
 	w.allowFrom(nodeSG, backend)
 	otherSG := w.securityGroup(nil)
 	w.allowFrom(otherSG, backend)
@@ -270,7 +272,7 @@ func TestSweepIgnoredFiltersDoNotWidenTheSweep(t *testing.T) {
 		LaunchTemplates: []string{w.launchTemplate(nil)},
 		SecurityGroups:  []string{w.securityGroup(nil)},
 	}
-	backend := w.securityGroup(map[string]string{TagELBCluster: "alpha"})
+	backend := w.securityGroup(map[string]string{platform.TagELBCluster: "alpha"})
 	w.allowFrom(untagged.SecurityGroups[0], backend)
 	px := newProxy(t, noFault)
 	stripped := 0

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/hybrid-llm/platform/platform"
 )
 
 // What blocks a VPC's deletion after its EKS cluster is gone, and how this
@@ -34,16 +36,6 @@ import (
 // A VPC pass only looks inside one VPC: security groups in it with both EKS
 // tags of the cluster, and network interfaces in it that carry the VPC CNI's
 // cluster tag or use one of those security groups.
-
-// Tag keys EKS and the VPC CNI put on what they create for a cluster.
-const (
-	// TagEKSClusterSecurityGroup is the key whose value is the cluster name
-	// on the cluster security group EKS creates.
-	TagEKSClusterSecurityGroup = "aws:eks:cluster-name"
-	// TagCNICluster is the key whose value is the cluster name on the network
-	// interfaces the Amazon VPC CNI creates.
-	TagCNICluster = "cluster.k8s.amazonaws.com/name"
-)
 
 // KindNetworkInterface is an EC2 network interface.
 const KindNetworkInterface Kind = "ec2:network-interface"
@@ -85,14 +77,11 @@ type VPCSweeper struct {
 
 // NewVPC validates cfg and returns a VPCSweeper.
 func NewVPC(cfg VPCConfig) (*VPCSweeper, error) {
-	if err := ValidateClusterName(cfg.ClusterName); err != nil {
+	if err := checkTarget(cfg.ClusterName, cfg.Region); err != nil {
 		return nil, err
 	}
 	if err := ValidateVpcID(cfg.VpcID); err != nil {
 		return nil, err
-	}
-	if !regionRE.MatchString(cfg.Region) {
-		return nil, fmt.Errorf("sweep: region %q is not a valid AWS region name", cfg.Region)
 	}
 	if cfg.EC2 == nil {
 		return nil, errors.New("sweep: the EC2 client is required")
@@ -100,11 +89,7 @@ func NewVPC(cfg VPCConfig) (*VPCSweeper, error) {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 10 * time.Second
 	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	log = log.With("cluster", cfg.ClusterName, "region", cfg.Region, "vpc", cfg.VpcID)
+	log := withAttrs(cfg.Logger, "cluster", cfg.ClusterName, "region", cfg.Region, "vpc", cfg.VpcID)
 	return &VPCSweeper{
 		s: &Sweeper{cfg: Config{ClusterName: cfg.ClusterName, Region: cfg.Region, EC2: cfg.EC2,
 			PollInterval: cfg.PollInterval}, log: log},
@@ -144,8 +129,8 @@ type vpcPass struct {
 }
 
 func (p *vpcPass) isClusterSecurityGroup(g ec2types.SecurityGroup) bool {
-	owned, _ := ec2Tag(g.Tags, ClusterOwnedTag(p.cluster()))
-	return aws.ToString(g.VpcId) == p.vpcID && ec2TagValue(g.Tags, TagEKSClusterSecurityGroup) == p.cluster() && owned == "owned"
+	owned, _ := ec2Tag(g.Tags, platform.ClusterOwnedTag(p.cluster()))
+	return aws.ToString(g.VpcId) == p.vpcID && ec2TagValue(g.Tags, platform.TagEKSClusterSecurityGroup) == p.cluster() && owned == "owned"
 }
 
 // clusterSecurityGroups lists the cluster security groups of the cluster in
@@ -154,8 +139,8 @@ func (p *vpcPass) clusterSecurityGroups() (groups []ec2types.SecurityGroup, ok b
 	pg := ec2.NewDescribeSecurityGroupsPaginator(p.s.cfg.EC2, &ec2.DescribeSecurityGroupsInput{
 		Filters: []ec2types.Filter{
 			filter("vpc-id", p.vpcID),
-			filter("tag:"+TagEKSClusterSecurityGroup, p.cluster()),
-			filter("tag:"+ClusterOwnedTag(p.cluster()), "owned"),
+			filter("tag:"+platform.TagEKSClusterSecurityGroup, p.cluster()),
+			filter("tag:"+platform.ClusterOwnedTag(p.cluster()), "owned"),
 		},
 	})
 	for pg.HasMorePages() {
@@ -181,7 +166,7 @@ func (p *vpcPass) interfaces(groups []ec2types.SecurityGroup) (map[string]ec2typ
 	for _, g := range groups {
 		ids = append(ids, aws.ToString(g.GroupId))
 	}
-	queries := [][]ec2types.Filter{{filter("vpc-id", p.vpcID), filter("tag:"+TagCNICluster, p.cluster())}}
+	queries := [][]ec2types.Filter{{filter("vpc-id", p.vpcID), filter("tag:"+platform.TagCNICluster, p.cluster())}}
 	if len(ids) > 0 {
 		queries = append(queries, []ec2types.Filter{filter("vpc-id", p.vpcID), filter("group-id", ids...)})
 	}
@@ -207,7 +192,7 @@ func (p *vpcPass) isClusterInterface(n ec2types.NetworkInterface, groupIDs []str
 	if aws.ToString(n.VpcId) != p.vpcID {
 		return false
 	}
-	if v, _ := ec2Tag(n.TagSet, TagCNICluster); v == p.cluster() {
+	if v, _ := ec2Tag(n.TagSet, platform.TagCNICluster); v == p.cluster() {
 		return true
 	}
 	for _, g := range n.Groups {

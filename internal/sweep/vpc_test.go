@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/hybrid-llm/platform/platform"
 )
 
 // vpcWorld is a VPC with one subnet in moto.
@@ -33,7 +35,7 @@ func (w *world) newVPC(cidr string) vpcWorld {
 func (v vpcWorld) clusterSG(cluster string) string {
 	v.t.Helper()
 	return v.sg("eks-cluster-sg-"+cluster, map[string]string{
-		TagEKSClusterSecurityGroup: cluster, ClusterOwnedTag(cluster): "owned", "Name": "eks-cluster-sg-" + cluster})
+		platform.TagEKSClusterSecurityGroup: cluster, platform.ClusterOwnedTag(cluster): "owned", "Name": "eks-cluster-sg-" + cluster})
 }
 
 func (v vpcWorld) sg(name string, tags map[string]string) string {
@@ -136,10 +138,10 @@ func TestVPCSweepDeletesOnlyThisClusterInThisVPC(t *testing.T) {
 
 	alphaSG := a.clusterSG("alpha")
 	mineENIs := []string{
-		a.eni("aws-K8S-i-0123456789abcdef0", []string{alphaSG}, map[string]string{TagCNICluster: "alpha", "node.k8s.amazonaws.com/instance_id": "i-0123456789abcdef0"}),
+		a.eni("aws-K8S-i-0123456789abcdef0", []string{alphaSG}, map[string]string{platform.TagCNICluster: "alpha", "node.k8s.amazonaws.com/instance_id": "i-0123456789abcdef0"}),
 		a.eni("AWS Lambda VPC ENI-HybridLlmCluster-Handler", []string{alphaSG}, nil),
 		// Tagged by the CNI of alpha, on another group.
-		a.eni("aws-K8S-i-0fedcba9876543210", []string{a.sg("node", nil)}, map[string]string{TagCNICluster: "alpha"}),
+		a.eni("aws-K8S-i-0fedcba9876543210", []string{a.sg("node", nil)}, map[string]string{platform.TagCNICluster: "alpha"}),
 	}
 	betaSG := a.clusterSG("beta")
 	untaggedSG := a.sg("plain", nil)
@@ -147,16 +149,16 @@ func TestVPCSweepDeletesOnlyThisClusterInThisVPC(t *testing.T) {
 		betaSG, untaggedSG,
 		a.clusterSG("alphabet"),
 		// Only one of the two EKS tags.
-		a.sg("half", map[string]string{TagEKSClusterSecurityGroup: "alpha"}),
-		a.sg("half", map[string]string{ClusterOwnedTag("alpha"): "owned"}),
+		a.sg("half", map[string]string{platform.TagEKSClusterSecurityGroup: "alpha"}),
+		a.sg("half", map[string]string{platform.ClusterOwnedTag("alpha"): "owned"}),
 		// alpha's marks in another VPC.
 		b.clusterSG("alpha"),
 	}
 	keepENIs := []string{
-		a.eni("aws-K8S-i-beta", []string{betaSG}, map[string]string{TagCNICluster: "beta"}),
+		a.eni("aws-K8S-i-beta", []string{betaSG}, map[string]string{platform.TagCNICluster: "beta"}),
 		a.eni("plain", []string{untaggedSG}, nil),
-		a.eni("aws-K8S-i-alphabet", []string{untaggedSG}, map[string]string{TagCNICluster: "alphabet"}),
-		b.eni("aws-K8S-i-other-vpc", []string{keepSGs[5]}, map[string]string{TagCNICluster: "alpha"}),
+		a.eni("aws-K8S-i-alphabet", []string{untaggedSG}, map[string]string{platform.TagCNICluster: "alphabet"}),
+		b.eni("aws-K8S-i-other-vpc", []string{keepSGs[5]}, map[string]string{platform.TagCNICluster: "alpha"}),
 	}
 	_, allSGs := w.vpcLive()
 
@@ -306,7 +308,7 @@ func TestVPCSweepReportsFailures(t *testing.T) {
 			w := newWorld(t)
 			a := w.newVPC("10.1.0.0/16")
 			sg := a.clusterSG("alpha")
-			eni := a.eni("aws-K8S-i-1", nil, map[string]string{TagCNICluster: "alpha"})
+			eni := a.eni("aws-K8S-i-1", nil, map[string]string{platform.TagCNICluster: "alpha"})
 			p := newProxy(t, func(service, action string, _ int) (string, int, bool) {
 				return tc.code, 400, action == tc.action
 			})

@@ -17,8 +17,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
-	"github.com/hybrid-llm/platform/internal/spotrole"
-	"github.com/hybrid-llm/platform/internal/sweep"
+	"github.com/hybrid-llm/platform/platform"
 )
 
 // drive runs one lifecycle event like the Provider framework: onEvent, then
@@ -68,7 +67,7 @@ func TestSpotRoleLifecycleAgainstMoto(t *testing.T) {
 		}
 		n := 0
 		for _, r := range out.Roles {
-			if aws.ToString(r.Path) == spotrole.RolePath {
+			if aws.ToString(r.Path) == platform.SpotRolePath {
 				n++
 			}
 		}
@@ -80,8 +79,8 @@ func TestSpotRoleLifecycleAgainstMoto(t *testing.T) {
 	}
 	req := func(requestType, physicalID string) map[string]any {
 		r := cfnRequest(requestType, "alpha", physicalID)
-		r["ResourceType"] = spotrole.ResourceType
-		r["ResourceProperties"] = map[string]any{"ServiceToken": "arn:x", "AWSServiceName": spotrole.ServiceName}
+		r["ResourceType"] = platform.SpotRoleType
+		r["ResourceProperties"] = map[string]any{"ServiceToken": "arn:x", "AWSServiceName": platform.SpotServiceName}
 		return r
 	}
 	steps := []struct {
@@ -93,11 +92,11 @@ func TestSpotRoleLifecycleAgainstMoto(t *testing.T) {
 		{"Delete keeps the role", "Delete", ""},
 	}
 	for _, st := range steps {
-		resp, err := drive(t, h, req(st.requestType, spotrole.RoleName))
+		resp, err := drive(t, h, req(st.requestType, platform.SpotRoleName))
 		if err != nil {
 			t.Fatalf("%s: %v", st.name, err)
 		}
-		if resp["PhysicalResourceId"] != spotrole.RoleName {
+		if resp["PhysicalResourceId"] != platform.SpotRoleName {
 			t.Errorf("%s: PhysicalResourceId %v", st.name, resp["PhysicalResourceId"])
 		}
 		if st.created != "" {
@@ -171,7 +170,7 @@ func TestVPCSweeperLifecycleAgainstMoto(t *testing.T) {
 			clusterSG := func(cluster string) string {
 				out, err := ec2c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("eks-cluster-sg-" + cluster),
 					Description: aws.String("EKS created security group"), VpcId: aws.String(vpcID),
-					TagSpecifications: tags(ec2types.ResourceTypeSecurityGroup, sweep.TagEKSClusterSecurityGroup, cluster, sweep.ClusterOwnedTag(cluster), "owned")})
+					TagSpecifications: tags(ec2types.ResourceTypeSecurityGroup, platform.TagEKSClusterSecurityGroup, cluster, platform.ClusterOwnedTag(cluster), "owned")})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -180,7 +179,7 @@ func TestVPCSweeperLifecycleAgainstMoto(t *testing.T) {
 			eni := func(cluster, sg string) string {
 				out, err := ec2c.CreateNetworkInterface(ctx, &ec2.CreateNetworkInterfaceInput{SubnetId: subnet.Subnet.SubnetId,
 					Groups: []string{sg}, Description: aws.String("aws-K8S-i-0" + cluster),
-					TagSpecifications: tags(ec2types.ResourceTypeNetworkInterface, sweep.TagCNICluster, cluster)})
+					TagSpecifications: tags(ec2types.ResourceTypeNetworkInterface, platform.TagCNICluster, cluster)})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -194,7 +193,7 @@ func TestVPCSweeperLifecycleAgainstMoto(t *testing.T) {
 			proxy.mu.Unlock()
 			req := func(requestType, physicalID string) map[string]any {
 				r := cfnRequest(requestType, "alpha", physicalID)
-				r["ResourceType"] = sweep.VPCSweeperType
+				r["ResourceType"] = platform.VPCSweeperType
 				r["StackId"] = aws.ToString(stack.StackId)
 				r["ResourceProperties"] = map[string]any{"ServiceToken": "arn:x", "ClusterName": "alpha", "VpcId": vpcID}
 				return r

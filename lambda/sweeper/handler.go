@@ -11,6 +11,7 @@ import (
 
 	"github.com/hybrid-llm/platform/internal/spotrole"
 	"github.com/hybrid-llm/platform/internal/sweep"
+	"github.com/hybrid-llm/platform/platform"
 )
 
 // The CDK Provider framework (aws-cdk-lib 2.223.0,
@@ -116,7 +117,7 @@ type handler struct {
 // the resource in place, so CloudFormation never sends a Delete (and a
 // sweep) for the old name as part of an update.
 func physicalID(resourceType, cluster string) string {
-	if resourceType == sweep.VPCSweeperType {
+	if resourceType == platform.VPCSweeperType {
 		return "vpc-sweeper-" + cluster
 	}
 	return "sweeper-" + cluster
@@ -141,7 +142,7 @@ func clusterName(props map[string]any) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("sweeper: resource property ClusterName must be a string, got %T", v)
 	}
-	if err := sweep.ValidateClusterName(s); err != nil {
+	if err := platform.ValidateEKSClusterName(s); err != nil {
 		return "", err
 	}
 	return s, nil
@@ -156,11 +157,11 @@ func (h *handler) Handle(ctx context.Context, req Request) (Response, error) {
 	var resp Response
 	var err error
 	switch {
-	case req.ResourceType == spotrole.ResourceType:
+	case req.ResourceType == platform.SpotRoleType:
 		resp, err = h.spotRole(ctx, log, req)
-	case req.ResourceType != sweep.ClusterSweeperType && req.ResourceType != sweep.VPCSweeperType:
+	case req.ResourceType != platform.ClusterSweeperType && req.ResourceType != platform.VPCSweeperType:
 		err = fmt.Errorf("sweeper: unknown ResourceType %q (this function serves %s, %s and %s)",
-			req.ResourceType, sweep.ClusterSweeperType, sweep.VPCSweeperType, spotrole.ResourceType)
+			req.ResourceType, platform.ClusterSweeperType, platform.VPCSweeperType, platform.SpotRoleType)
 	case req.SweeperPhase == phaseIsComplete:
 		resp, err = h.isComplete(ctx, log, req)
 	default:
@@ -186,7 +187,7 @@ func (h *handler) onEvent(ctx context.Context, log *slog.Logger, req Request) (R
 	if err != nil {
 		return Response{}, err
 	}
-	if req.ResourceType == sweep.VPCSweeperType {
+	if req.ResourceType == platform.VPCSweeperType {
 		if _, err := vpcID(req.ResourceProperties); err != nil {
 			return Response{}, err
 		}
@@ -250,7 +251,7 @@ func (h *handler) isComplete(ctx context.Context, log *slog.Logger, req Request)
 		return Response{}, fmt.Errorf("sweeper: isComplete request has no valid SweepDeadline %q: %w", req.SweepDeadline, err)
 	}
 	var s sweeper
-	if req.ResourceType == sweep.VPCSweeperType {
+	if req.ResourceType == platform.VPCSweeperType {
 		vpc, verr := vpcID(req.ResourceProperties)
 		if verr != nil {
 			return Response{}, verr
@@ -293,9 +294,9 @@ func (h *handler) isComplete(ctx context.Context, log *slog.Logger, req Request)
 // account-wide and other workloads of the account may launch Spot instances
 // with it.
 func (h *handler) spotRole(ctx context.Context, log *slog.Logger, req Request) (Response, error) {
-	if svc, _ := req.ResourceProperties["AWSServiceName"].(string); svc != spotrole.ServiceName {
+	if svc, _ := req.ResourceProperties["AWSServiceName"].(string); svc != platform.SpotServiceName {
 		return Response{}, fmt.Errorf("sweeper: resource property AWSServiceName is %q; this resource only creates the role of %q",
-			req.ResourceProperties["AWSServiceName"], spotrole.ServiceName)
+			req.ResourceProperties["AWSServiceName"], platform.SpotServiceName)
 	}
 	switch req.RequestType {
 	case "Create", "Update":
@@ -304,8 +305,8 @@ func (h *handler) spotRole(ctx context.Context, log *slog.Logger, req Request) (
 			return Response{}, err
 		}
 		log.Info("spot service-linked role", "created", res.Created, "arn", res.Arn)
-		return Response{PhysicalResourceID: spotrole.RoleName,
-			Data: map[string]string{"RoleName": spotrole.RoleName, "Created": fmt.Sprint(res.Created)}}, nil
+		return Response{PhysicalResourceID: platform.SpotRoleName,
+			Data: map[string]string{"RoleName": platform.SpotRoleName, "Created": fmt.Sprint(res.Created)}}, nil
 	case "Delete":
 		log.Info("spot service-linked role kept: it is account-wide and never deleted by this stack")
 		return Response{PhysicalResourceID: req.PhysicalResourceID}, nil

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/hybrid-llm/platform/internal/spotrole"
-	"github.com/hybrid-llm/platform/internal/sweep"
+	"github.com/hybrid-llm/platform/platform"
 )
 
 // TestResourceTypes: the function serves each custom resource by its type;
@@ -27,10 +27,10 @@ func TestResourceTypes(t *testing.T) {
 		want               string // error text, "" = success
 	}{
 		{"unknown type", "Custom::Other", map[string]any{"ClusterName": "alpha"}, `sweeper: unknown ResourceType "Custom::Other" (this function serves Custom::ClusterSweeper, Custom::VpcSweeper and Custom::SpotServiceLinkedRole)`},
-		{"VPC sweeper without VpcId", sweep.VPCSweeperType, map[string]any{"ClusterName": "alpha"}, "sweeper: resource property VpcId is required and must be a string, got <nil>"},
-		{"VPC sweeper with a bad VpcId", sweep.VPCSweeperType, map[string]any{"ClusterName": "alpha", "VpcId": "subnet-0123"}, `sweep: "subnet-0123" is not a VPC id`},
-		{"VPC sweeper", sweep.VPCSweeperType, map[string]any{"ClusterName": "alpha", "VpcId": "vpc-0123456789abcdef0"}, ""},
-		{"spot role error is the resource's failure", spotrole.ResourceType, map[string]any{"AWSServiceName": spotrole.ServiceName}, "denied"},
+		{"VPC sweeper without VpcId", platform.VPCSweeperType, map[string]any{"ClusterName": "alpha"}, "sweeper: resource property VpcId is required and must be a string, got <nil>"},
+		{"VPC sweeper with a bad VpcId", platform.VPCSweeperType, map[string]any{"ClusterName": "alpha", "VpcId": "subnet-0123"}, `sweep: "subnet-0123" is not a VPC id`},
+		{"VPC sweeper", platform.VPCSweeperType, map[string]any{"ClusterName": "alpha", "VpcId": "vpc-0123456789abcdef0"}, ""},
+		{"spot role error is the resource's failure", platform.SpotRoleType, map[string]any{"AWSServiceName": platform.SpotServiceName}, "denied"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := cfnRequest("Create", "alpha", "")
@@ -60,11 +60,11 @@ func TestSpotRoleDeleteMakesNoCall(t *testing.T) {
 		t.Error("Delete called ensureSpotRole")
 		return spotrole.Result{}, nil
 	}
-	req := cfnRequest("Delete", "alpha", spotrole.RoleName)
-	req["ResourceType"] = spotrole.ResourceType
-	req["ResourceProperties"] = map[string]any{"AWSServiceName": spotrole.ServiceName}
+	req := cfnRequest("Delete", "alpha", platform.SpotRoleName)
+	req["ResourceType"] = platform.SpotRoleType
+	req["ResourceProperties"] = map[string]any{"AWSServiceName": platform.SpotServiceName}
 	resp, err := invoke(t, h, context.Background(), req)
-	if err != nil || resp["PhysicalResourceId"] != spotrole.RoleName || resp["IsComplete"] != nil || resp[PhaseField] != nil {
+	if err != nil || resp["PhysicalResourceId"] != platform.SpotRoleName || resp["IsComplete"] != nil || resp[PhaseField] != nil {
 		t.Errorf("Delete = %v, %v; want the physical id back and nothing else", resp, err)
 	}
 }
@@ -84,7 +84,7 @@ func TestVPCSweeperIsCompleteUsesTheVPCSweeper(t *testing.T) {
 		return s, nil
 	}
 	req := cfnRequest("Delete", "alpha", "vpc-sweeper-alpha")
-	req["ResourceType"] = sweep.VPCSweeperType
+	req["ResourceType"] = platform.VPCSweeperType
 	req["ResourceProperties"] = map[string]any{"ClusterName": "alpha", "VpcId": "vpc-0123456789abcdef0"}
 	onEvent, err := invoke(t, h, context.Background(), req)
 	if err != nil {
