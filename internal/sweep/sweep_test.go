@@ -195,7 +195,10 @@ func TestSweepReportsWhatWillNotGo(t *testing.T) {
 	held := newProxy(t, func(service, action string, _ int) (string, int, bool) {
 		return "DependencyViolation", 400, service == "ec2" && action == "DeleteSecurityGroup"
 	})
-	rep := newSweeper(t, newClients(t, held.URL), "alpha").Sweep(ctxTimeout(t, 3*time.Second))
+	// Long enough for the first passes to settle every resource into the
+	// state the report names even on a loaded machine (a 3 s budget ran out
+	// mid-pass under a parallel test run); it ends in a timeout either way.
+	rep := newSweeper(t, newClients(t, held.URL), "alpha").Sweep(ctxTimeout(t, 12*time.Second))
 	if rep.Done() || rep.Permanent() || !rep.TimedOut || rep.Passes < 2 {
 		t.Fatalf("done=%v permanent=%v timedOut=%v passes=%d, want a timeout after several passes",
 			rep.Done(), rep.Permanent(), rep.TimedOut, rep.Passes)
