@@ -13,7 +13,7 @@ import (
 	"github.com/hybrid-llm/platform/constructs/karpenterpools"
 	"github.com/hybrid-llm/platform/constructs/lbcontroller"
 	"github.com/hybrid-llm/platform/constructs/spotrole"
-	"github.com/hybrid-llm/platform/constructs/sweeper"
+	"github.com/hybrid-llm/platform/constructs/teardown"
 	"github.com/hybrid-llm/platform/platform"
 )
 
@@ -66,7 +66,7 @@ type AddonsStack struct {
 	SpotRole *spotrole.Role
 	// Sweeper removes what the controllers created, on stack delete. Nil
 	// when sweeper.enabled is false.
-	Sweeper *sweeper.Sweeper
+	Sweeper *teardown.Sweeper
 }
 
 // NewAddonsStack builds HybridLlmAddons. Everything in it is created in this
@@ -152,7 +152,7 @@ func NewAddonsStack(scope constructs.Construct, id string, props *AddonsStackPro
 	})
 
 	if props.Sweeper.Enabled {
-		s.Sweeper = sweeper.New(stack, "Sweeper", &sweeper.Props{ClusterName: props.ClusterName})
+		s.Sweeper = teardown.New(stack, "Sweeper", &teardown.Props{ClusterName: props.ClusterName})
 		// CloudFormation deletes dependents first: every release goes before
 		// the sweep (no controller is left to create resources while it runs),
 		// and the Karpenter node role after it (the sweep removes that role

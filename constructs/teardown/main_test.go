@@ -1,4 +1,4 @@
-package sweeper_test
+package teardown_test
 
 import (
 	"testing"
