@@ -17,9 +17,9 @@ import (
 	"github.com/hybrid-llm/platform/constructs/irsarole"
 	"github.com/hybrid-llm/platform/constructs/karpenter"
 	"github.com/hybrid-llm/platform/constructs/lbcontroller"
-	"github.com/hybrid-llm/platform/internal/cdktest"
-	"github.com/hybrid-llm/platform/internal/chartkeys"
 	"github.com/hybrid-llm/platform/internal/refpolicy"
+	"github.com/hybrid-llm/platform/internal/testing/cdktest"
+	"github.com/hybrid-llm/platform/internal/testing/chartkeys"
 	"github.com/hybrid-llm/platform/platform"
 )
 

@@ -9,7 +9,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/hybrid-llm/platform/constructs/teardown"
-	"github.com/hybrid-llm/platform/internal/cdktest"
+	"github.com/hybrid-llm/platform/internal/testing/cdktest"
 )
 
 // TestDescribeOwnStackOnly: the function may call DescribeStacks (to sweep

@@ -14,7 +14,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/hybrid-llm/platform/constructs/teardown"
-	"github.com/hybrid-llm/platform/internal/cdktest"
+	"github.com/hybrid-llm/platform/internal/testing/cdktest"
 )
 
 var env = cdktest.Env()
