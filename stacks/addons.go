@@ -120,7 +120,7 @@ func NewAddonsStack(scope constructs.Construct, id string, props *AddonsStackPro
 		NodeClasses: karpenterpools.DefaultEC2NodeClasses(karpenterpools.NodeClassInput{
 			ClusterName:            props.ClusterName,
 			ClusterSecurityGroupID: *props.Cluster.ClusterSecurityGroupId(),
-			NodeRoleName:           *s.Karpenter.NodeRole.Role.RoleName(),
+			NodeRoleName:           *s.Karpenter.NodeRoleName(),
 			AMIAlias:               props.Karpenter.AMIAlias,
 			Tags:                   platform.Tags(props.ClusterName),
 		}),
@@ -129,7 +129,7 @@ func NewAddonsStack(scope constructs.Construct, id string, props *AddonsStackPro
 		// EC2NodeClass finalizers need it to drain and terminate their nodes.
 		// After the Spot service-linked role: a pool allowing spot must find
 		// it on its first launch.
-		DependsOn: []constructs.IDependable{s.Karpenter.Chart.Chart, s.Karpenter.NodeRole.AccessEntry, s.SpotRole.Resource},
+		DependsOn: append(s.Karpenter.NodePoolDependencies(), s.SpotRole.Resource),
 	})
 
 	// The chart's default affinity selects nodes labelled
@@ -160,7 +160,7 @@ func NewAddonsStack(scope constructs.Construct, id string, props *AddonsStackPro
 		for _, addon := range []*helmaddon.Addon{s.LoadBalancerController.Addon, s.Karpenter.CRDs, s.Karpenter.Chart, s.NvidiaDevicePlugin} {
 			addon.Chart.Node().AddDependency(s.Sweeper.Resource)
 		}
-		s.Sweeper.Resource.Node().AddDependency(s.Karpenter.NodeRole.Role)
+		s.Sweeper.Resource.Node().AddDependency(s.Karpenter.NodeIAMRole())
 	}
 	return s
 }
