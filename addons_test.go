@@ -17,9 +17,9 @@ import (
 	"github.com/hybrid-llm/platform/constructs/irsarole"
 	"github.com/hybrid-llm/platform/constructs/karpenter"
 	"github.com/hybrid-llm/platform/constructs/lbcontroller"
-	"github.com/hybrid-llm/platform/internal/cdktest"
-	"github.com/hybrid-llm/platform/internal/chartkeys"
 	"github.com/hybrid-llm/platform/internal/refpolicy"
+	"github.com/hybrid-llm/platform/internal/testing/cdktest"
+	"github.com/hybrid-llm/platform/internal/testing/chartkeys"
 	"github.com/hybrid-llm/platform/platform"
 )
 
@@ -774,7 +774,7 @@ func TestAddonsSweeper(t *testing.T) {
 		}
 	})
 	t.Run("the Karpenter node role outlives the sweep", func(t *testing.T) {
-		nodeRole := defaults.platform.Addons.Karpenter.NodeRole.Role
+		nodeRole := defaults.platform.Addons.Karpenter.NodeIAMRole()
 		nodeRoleID := logicalIDs(nodeRole, "AWS::IAM::Role")[0]
 		if !slices.Contains(dependsOnOf(sweeperRes), nodeRoleID) {
 			t.Errorf("sweeper DependsOn = %v, want the node role %s", sweeperRes["DependsOn"], nodeRoleID)

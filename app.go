@@ -12,7 +12,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/hybrid-llm/platform/config"
-	"github.com/hybrid-llm/platform/constructs/sweeper"
+	"github.com/hybrid-llm/platform/constructs/teardown"
 	"github.com/hybrid-llm/platform/internal/gobundle"
 	"github.com/hybrid-llm/platform/internal/timing"
 	"github.com/hybrid-llm/platform/platform"
@@ -37,9 +37,9 @@ type appStacks struct {
 
 func main() {
 	start := time.Now()
-	// Every app has the Lambda of lambda/sweeper (the sweepers' and the Spot
+	// Every app has the Lambda of lambda/customresources (the sweepers' and the Spot
 	// role's handler): its build check runs while jsii starts.
-	gobundle.Prefetch(sweeper.EntryDir)
+	gobundle.Prefetch(teardown.EntryDir)
 	defer gobundle.Cleanup()
 	defer jsii.Close()
 	app := awscdk.NewApp(nil)

@@ -19,8 +19,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/hybrid-llm/platform/config"
-	"github.com/hybrid-llm/platform/internal/cdktest"
 	"github.com/hybrid-llm/platform/internal/cfntemplate"
+	"github.com/hybrid-llm/platform/internal/testing/cdktest"
 )
 
 // update rewrites the golden files: npm run golden

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hybrid-llm/platform/internal/cdktest"
+	"github.com/hybrid-llm/platform/internal/testing/cdktest"
 )
 
 // nestedHash is the hash CDK appends to a nested stack's template name.

@@ -15,8 +15,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/hybrid-llm/platform/config"
-	"github.com/hybrid-llm/platform/internal/cdktest"
 	"github.com/hybrid-llm/platform/internal/nag"
+	"github.com/hybrid-llm/platform/internal/testing/cdktest"
 )
 
 // nagFindings returns the unsuppressed AwsSolutions errors and warnings of a

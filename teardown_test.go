@@ -8,8 +8,8 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 
-	"github.com/hybrid-llm/platform/internal/cdktest"
 	"github.com/hybrid-llm/platform/internal/refpolicy"
+	"github.com/hybrid-llm/platform/internal/testing/cdktest"
 )
 
 // dependsOnOf returns a resource's DependsOn logical ids.

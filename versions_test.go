@@ -10,7 +10,7 @@ import (
 
 	"github.com/hybrid-llm/platform/constructs/karpenter"
 	"github.com/hybrid-llm/platform/constructs/lbcontroller"
-	"github.com/hybrid-llm/platform/internal/chartkeys"
+	"github.com/hybrid-llm/platform/internal/testing/chartkeys"
 	"github.com/hybrid-llm/platform/platform"
 )
 

@@ -6,7 +6,7 @@ import (
 )
 
 // CloudFormation types of the custom resources the Go Lambda in
-// lambda/sweeper serves (constructs/sweeper and constructs/spotrole create
+// lambda/customresources serves (constructs/teardown and constructs/spotrole create
 // them).
 const (
 	// ClusterSweeperType sweeps the controllers' leftovers on the add-ons

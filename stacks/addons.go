@@ -13,7 +13,7 @@ import (
 	"github.com/hybrid-llm/platform/constructs/karpenterpools"
 	"github.com/hybrid-llm/platform/constructs/lbcontroller"
 	"github.com/hybrid-llm/platform/constructs/spotrole"
-	"github.com/hybrid-llm/platform/constructs/sweeper"
+	"github.com/hybrid-llm/platform/constructs/teardown"
 	"github.com/hybrid-llm/platform/platform"
 )
 
@@ -66,7 +66,7 @@ type AddonsStack struct {
 	SpotRole *spotrole.Role
 	// Sweeper removes what the controllers created, on stack delete. Nil
 	// when sweeper.enabled is false.
-	Sweeper *sweeper.Sweeper
+	Sweeper *teardown.Sweeper
 }
 
 // NewAddonsStack builds HybridLlmAddons. Everything in it is created in this
@@ -120,7 +120,7 @@ func NewAddonsStack(scope constructs.Construct, id string, props *AddonsStackPro
 		NodeClasses: karpenterpools.DefaultEC2NodeClasses(karpenterpools.NodeClassInput{
 			ClusterName:            props.ClusterName,
 			ClusterSecurityGroupID: *props.Cluster.ClusterSecurityGroupId(),
-			NodeRoleName:           *s.Karpenter.NodeRole.Role.RoleName(),
+			NodeRoleName:           *s.Karpenter.NodeRoleName(),
 			AMIAlias:               props.Karpenter.AMIAlias,
 			Tags:                   platform.Tags(props.ClusterName),
 		}),
@@ -129,7 +129,7 @@ func NewAddonsStack(scope constructs.Construct, id string, props *AddonsStackPro
 		// EC2NodeClass finalizers need it to drain and terminate their nodes.
 		// After the Spot service-linked role: a pool allowing spot must find
 		// it on its first launch.
-		DependsOn: []constructs.IDependable{s.Karpenter.Chart.Chart, s.Karpenter.NodeRole.AccessEntry, s.SpotRole.Resource},
+		DependsOn: append(s.Karpenter.NodePoolDependencies(), s.SpotRole.Resource),
 	})
 
 	// The chart's default affinity selects nodes labelled
@@ -152,7 +152,7 @@ func NewAddonsStack(scope constructs.Construct, id string, props *AddonsStackPro
 	})
 
 	if props.Sweeper.Enabled {
-		s.Sweeper = sweeper.New(stack, "Sweeper", &sweeper.Props{ClusterName: props.ClusterName})
+		s.Sweeper = teardown.New(stack, "Sweeper", &teardown.Props{ClusterName: props.ClusterName})
 		// CloudFormation deletes dependents first: every release goes before
 		// the sweep (no controller is left to create resources while it runs),
 		// and the Karpenter node role after it (the sweep removes that role
@@ -160,7 +160,7 @@ func NewAddonsStack(scope constructs.Construct, id string, props *AddonsStackPro
 		for _, addon := range []*helmaddon.Addon{s.LoadBalancerController.Addon, s.Karpenter.CRDs, s.Karpenter.Chart, s.NvidiaDevicePlugin} {
 			addon.Chart.Node().AddDependency(s.Sweeper.Resource)
 		}
-		s.Sweeper.Resource.Node().AddDependency(s.Karpenter.NodeRole.Role)
+		s.Sweeper.Resource.Node().AddDependency(s.Karpenter.NodeIAMRole())
 	}
 	return s
 }

@@ -3,7 +3,7 @@ package stacks
 import (
 	"testing"
 
-	"github.com/hybrid-llm/platform/internal/cdktest"
+	"github.com/hybrid-llm/platform/internal/testing/cdktest"
 )
 
 // TestMain stops the jsii kernel that importing the CDK bindings started, so

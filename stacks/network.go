@@ -10,7 +10,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/hybrid-llm/platform/config"
-	"github.com/hybrid-llm/platform/constructs/sweeper"
+	"github.com/hybrid-llm/platform/constructs/teardown"
 	"github.com/hybrid-llm/platform/platform"
 )
 
@@ -34,7 +34,7 @@ type NetworkStack struct {
 	Vpc awsec2.Vpc
 	// VPCSweeper removes what keeps the VPC from being deleted after the
 	// cluster is gone, on stack delete. Nil when sweeper.enabled is false.
-	VPCSweeper *sweeper.VPCSweeper
+	VPCSweeper *teardown.VPCSweeper
 }
 
 // NewNetworkStack builds HybridLlmNetwork: a VPC over the configured AZs with
@@ -86,7 +86,7 @@ func NewNetworkStack(scope constructs.Construct, id string, props *NetworkStackP
 		// the cluster security group, and both keep the subnets and the VPC.
 		// The sweeper runs when this stack is deleted, after the cluster
 		// stack is gone and before the subnets go.
-		ns.VPCSweeper = sweeper.NewVPCSweeper(stack, "VpcSweeper", &sweeper.VPCProps{ClusterName: props.ClusterName, Vpc: vpc})
+		ns.VPCSweeper = teardown.NewVPCSweeper(stack, "VpcSweeper", &teardown.VPCProps{ClusterName: props.ClusterName, Vpc: vpc})
 	}
 	return ns
 }

@@ -15,7 +15,7 @@ import (
 
 	"github.com/hybrid-llm/platform/constructs/helmaddon"
 	"github.com/hybrid-llm/platform/constructs/irsarole"
-	"github.com/hybrid-llm/platform/internal/cdktest"
+	"github.com/hybrid-llm/platform/internal/testing/cdktest"
 )
 
 // newTestApp builds the shape the platform uses: a cluster stack (with its

@@ -3,7 +3,7 @@ package irsarole_test
 import (
 	"testing"
 
-	"github.com/hybrid-llm/platform/internal/cdktest"
+	"github.com/hybrid-llm/platform/internal/testing/cdktest"
 )
 
 // TestMain stops the jsii kernel after the tests, so its unpacked runtime is

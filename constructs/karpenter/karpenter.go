@@ -68,6 +68,26 @@ type Karpenter struct {
 	Chart *helmaddon.Addon
 }
 
+// NodeRoleName is the name of the node role, for EC2NodeClass spec.role.
+func (k *Karpenter) NodeRoleName() *string {
+	return k.NodeRole.Role.RoleName()
+}
+
+// NodeIAMRole is the node role itself, for constructs that must be deleted
+// before it (the teardown sweeper removes it from Karpenter's instance
+// profiles).
+func (k *Karpenter) NodeIAMRole() awsiam.Role {
+	return k.NodeRole.Role
+}
+
+// NodePoolDependencies is what NodePools and EC2NodeClasses are created
+// after and deleted before: the karpenter release (its finalizers drain and
+// terminate their nodes) and the node role's access entry (their nodes join
+// the cluster through it), in that order.
+func (k *Karpenter) NodePoolDependencies() []constructs.IDependable {
+	return []constructs.IDependable{k.Chart.Chart, k.NodeRole.AccessEntry}
+}
+
 // chartValues returns the controller chart values New computes.
 func chartValues(props *Props, clusterEndpoint, queueName string) map[string]any {
 	replicas := props.Replicas

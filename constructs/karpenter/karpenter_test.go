@@ -17,8 +17,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/hybrid-llm/platform/constructs/karpenter"
-	"github.com/hybrid-llm/platform/internal/cdktest"
 	"github.com/hybrid-llm/platform/internal/refpolicy"
+	"github.com/hybrid-llm/platform/internal/testing/cdktest"
 )
 
 const pinned = "1.14.1"

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/hybrid-llm/platform/config"
-	"github.com/hybrid-llm/platform/internal/crdvalidate"
+	"github.com/hybrid-llm/platform/internal/testing/crdvalidate"
 	"github.com/hybrid-llm/platform/platform"
 )
 

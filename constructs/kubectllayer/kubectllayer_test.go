@@ -13,7 +13,7 @@ import (
 
 	"github.com/hybrid-llm/platform/config"
 	"github.com/hybrid-llm/platform/constructs/kubectllayer"
-	"github.com/hybrid-llm/platform/internal/cdktest"
+	"github.com/hybrid-llm/platform/internal/testing/cdktest"
 )
 
 func TestMain(m *testing.M) { cdktest.Main(m) }

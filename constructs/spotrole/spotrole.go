@@ -6,7 +6,7 @@
 // A plain AWS::IAM::ServiceLinkedRole fails when the role exists (it does in
 // every account that ever launched Spot) and deletes it with the stack,
 // although it is account-wide. So this is a custom resource backed by the Go
-// Lambda of lambda/sweeper: Create and Update call
+// Lambda of lambda/customresources: Create and Update call
 // iam:CreateServiceLinkedRole and take "the role exists" as success, Delete
 // does nothing. The resource also has the RETAIN removal policy: on stack
 // deletion CloudFormation does not even send the Delete.
@@ -26,7 +26,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/hybrid-llm/platform/constructs/sweeper"
+	"github.com/hybrid-llm/platform/constructs/teardown"
 	"github.com/hybrid-llm/platform/internal/nag"
 	"github.com/hybrid-llm/platform/platform"
 )
@@ -65,7 +65,7 @@ func New(scope constructs.Construct, id string, props *Props) *Role {
 	}
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	r := &Role{Construct: c}
-	r.Function = sweeper.NewFunction(c, "Function", &sweeper.FunctionProps{
+	r.Function = teardown.NewFunction(c, "Function", &teardown.FunctionProps{
 		Description: "Creates the EC2 Spot service-linked role unless it exists; never deletes it (internal/spotrole)",
 		Timeout:     awscdk.Duration_Minutes(jsii.Number(2)),
 		LogGroup: awslogs.NewLogGroup(c, jsii.String("LogGroup"), &awslogs.LogGroupProps{

@@ -166,7 +166,7 @@ func Cleanup() {
 }
 
 // Code returns the Lambda code of the main package pkg (relative to the
-// module root, e.g. "lambda/sweeper"), built locally at synth. The asset's
+// module root, e.g. "lambda/customresources"), built locally at synth. The asset's
 // source path is the package directory (what CDK fingerprints to cache the
 // build within one synth); its hash is the output's.
 func Code(pkg string) awslambda.Code {

@@ -11,8 +11,8 @@ import (
 	"github.com/hybrid-llm/platform/internal/modroot"
 )
 
-// sweeperPkg is the repository's Lambda main package.
-const sweeperPkg = "lambda/sweeper"
+// lambdaPkg is the repository's Lambda main package.
+const lambdaPkg = "lambda/customresources"
 
 // bundle runs the local bundler for pkg into a fresh directory and returns
 // the binary it wrote.
@@ -34,9 +34,9 @@ func bundle(t *testing.T, pkg string) []byte {
 // the same code must be byte-identical, or every synth would change the
 // template.
 func TestBuildIsReproducible(t *testing.T) {
-	first, second := bundle(t, sweeperPkg), bundle(t, sweeperPkg)
+	first, second := bundle(t, lambdaPkg), bundle(t, lambdaPkg)
 	if !bytes.Equal(first, second) {
-		t.Errorf("two builds of %s differ (%d and %d bytes): the output asset hash would change on every synth", sweeperPkg, len(first), len(second))
+		t.Errorf("two builds of %s differ (%d and %d bytes): the output asset hash would change on every synth", lambdaPkg, len(first), len(second))
 	}
 }
 
@@ -44,7 +44,7 @@ func TestBuildIsReproducible(t *testing.T) {
 // runs: a static (no cgo, no interpreter) aarch64 ELF, without the net/rpc
 // mode the lambda.norpc tag leaves out.
 func TestBinaryIsAStaticArm64ExecutableWithoutRPC(t *testing.T) {
-	raw := bundle(t, sweeperPkg)
+	raw := bundle(t, lambdaPkg)
 	f, err := elf.NewFile(bytes.NewReader(raw))
 	if err != nil {
 		t.Fatal(err)
@@ -64,8 +64,8 @@ func TestBinaryIsAStaticArm64ExecutableWithoutRPC(t *testing.T) {
 }
 
 func TestBuildArgs(t *testing.T) {
-	got := strings.Join(BuildArgs("lambda/sweeper", "/out/bootstrap"), " ")
-	want := "run -exec cp -trimpath -buildvcs=false -ldflags=-s -w -tags=lambda.norpc ./lambda/sweeper /out/bootstrap"
+	got := strings.Join(BuildArgs("lambda/customresources", "/out/bootstrap"), " ")
+	want := "run -exec cp -trimpath -buildvcs=false -ldflags=-s -w -tags=lambda.norpc ./lambda/customresources /out/bootstrap"
 	if got != want {
 		t.Errorf("BuildArgs = %q, want %q", got, want)
 	}
@@ -94,9 +94,9 @@ func TestFailedBuildPanicsWithTheCompilerOutput(t *testing.T) {
 // prefetched binary (here replaced by a marker, so the copy is told apart
 // from a build of its own), and Cleanup removes the prefetch's directory.
 func TestBundlerTakesThePrefetchedBuild(t *testing.T) {
-	defer prefetches.Delete(sweeperPkg)
-	Prefetch(sweeperPkg)
-	v, _ := prefetches.Load(sweeperPkg)
+	defer prefetches.Delete(lambdaPkg)
+	Prefetch(lambdaPkg)
+	v, _ := prefetches.Load(lambdaPkg)
 	p := v.(*prefetch)
 	<-p.done
 	if p.err != nil {
@@ -107,7 +107,7 @@ func TestBundlerTakesThePrefetchedBuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	own := filepath.Join(t.TempDir(), Handler)
-	if err := build(modroot.Dir(), sweeperPkg, own); err != nil {
+	if err := build(modroot.Dir(), lambdaPkg, own); err != nil {
 		t.Fatal(err)
 	}
 	if raw, _ := os.ReadFile(own); !bytes.Equal(prefetched, raw) {
@@ -117,7 +117,7 @@ func TestBundlerTakesThePrefetchedBuild(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(p.dir, Handler), marker, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if got := bundle(t, sweeperPkg); !bytes.Equal(got, marker) {
+	if got := bundle(t, lambdaPkg); !bytes.Equal(got, marker) {
 		t.Errorf("the bundler built its own binary (%d bytes) instead of taking the prefetched one", len(got))
 	}
 	Cleanup()

@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/smithy-go"
 
-	"github.com/hybrid-llm/platform/internal/motoserver"
+	"github.com/hybrid-llm/platform/internal/testing/motoserver"
 
 	"github.com/hybrid-llm/platform/platform"
 )

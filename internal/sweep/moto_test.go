@@ -23,7 +23,7 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
-	"github.com/hybrid-llm/platform/internal/motoserver"
+	"github.com/hybrid-llm/platform/internal/testing/motoserver"
 )
 
 // The tests run the sweeper against moto in server mode (a real AWS API

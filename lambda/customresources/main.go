@@ -1,5 +1,5 @@
-// Command sweeper is the Lambda function behind the custom resources of
-// constructs/sweeper and constructs/spotrole; it serves each by its
+// Command customresources is the Lambda function behind the custom resources of
+// constructs/teardown and constructs/spotrole; it serves each by its
 // ResourceType:
 //
 //   - Custom::SpotServiceLinkedRole (onEvent only): Create and Update create

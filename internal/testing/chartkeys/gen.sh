@@ -9,7 +9,7 @@
 set -eu
 src=${1:?usage: gen.sh <dir holding the upstream chart directories>}
 cd "$(dirname "$0")/../.."
-gen() { go run ./internal/chartkeys/gen -chart "$src/$1" -source "$2" > "internal/chartkeys/testdata/$3.keys"; }
+gen() { go run ./internal/testing/chartkeys/gen -chart "$src/$1" -source "$2" > "internal/testing/chartkeys/testdata/$3.keys"; }
 gen charts/karpenter 'https://github.com/aws/karpenter-provider-aws tag v1.14.1 charts/karpenter (identical to release commit c88abbbad, which sets Chart.yaml version 1.14.1 and the image tag)' karpenter-1.14.1
 gen charts/karpenter-crd 'https://github.com/aws/karpenter-provider-aws tag v1.14.1 charts/karpenter-crd (Chart.yaml version 1.14.1 set by release commit c88abbbad)' karpenter-crd-1.14.1
 gen helm/aws-load-balancer-controller 'https://github.com/kubernetes-sigs/aws-load-balancer-controller tag v3.5.0 helm/aws-load-balancer-controller (same values.yaml as aws/eks-charts stable/aws-load-balancer-controller at v0.0.242)' aws-load-balancer-controller-3.5.0

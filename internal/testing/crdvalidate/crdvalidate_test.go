@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hybrid-llm/platform/internal/crdvalidate"
+	"github.com/hybrid-llm/platform/internal/testing/crdvalidate"
 )
 
 func widget(spec map[string]any) map[string]any {

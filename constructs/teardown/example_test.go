@@ -1,11 +1,11 @@
-package sweeper_test
+package teardown_test
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseksv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 
-	"github.com/hybrid-llm/platform/constructs/sweeper"
+	"github.com/hybrid-llm/platform/constructs/teardown"
 )
 
 // The sweeper lives in the add-ons stack. Everything whose deletion must come
@@ -19,7 +19,7 @@ func ExampleNew() {
 		karpenter    awseksv2.HelmChart // the Karpenter chart
 		nodeRole     awsiam.Role        // Karpenter's node role, held by the instance profiles it creates
 	)
-	s := sweeper.New(addons, "Sweeper", &sweeper.Props{ClusterName: *cluster.ClusterName()})
+	s := teardown.New(addons, "Sweeper", &teardown.Props{ClusterName: *cluster.ClusterName()})
 	// On delete: charts first (their controllers stop creating resources)...
 	lbController.Node().AddDependency(s.Resource)
 	karpenter.Node().AddDependency(s.Resource)

@@ -14,8 +14,8 @@
 // somewhere (e.g. `helm pull <repo>/<chart> --version <v> --untar`, or
 // `git archive <tag> <path>` of the chart's repository), then run
 //
-//	go run ./internal/chartkeys/gen -chart <dir> -source '<repo> <tag> <path>' \
-//	    > internal/chartkeys/testdata/<chart>-<version>.keys
+//	go run ./internal/testing/chartkeys/gen -chart <dir> -source '<repo> <tag> <path>' \
+//	    > internal/testing/chartkeys/testdata/<chart>-<version>.keys
 package chartkeys
 
 import (
@@ -59,7 +59,7 @@ func Available() []string {
 func load(chart, version string) (*keyList, error) {
 	raw, err := keyFiles.ReadFile("testdata/" + chart + "-" + version + ".keys")
 	if err != nil {
-		return nil, fmt.Errorf("chartkeys: no key list for chart %q version %q (have: %s); derive one with go run ./internal/chartkeys/gen",
+		return nil, fmt.Errorf("chartkeys: no key list for chart %q version %q (have: %s); derive one with go run ./internal/testing/chartkeys/gen",
 			chart, version, strings.Join(Available(), ", "))
 	}
 	kl := &keyList{keys: map[string]bool{}}

@@ -1,4 +1,4 @@
-package sweeper_test
+package teardown_test
 
 import (
 	"encoding/json"
@@ -8,8 +8,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/hybrid-llm/platform/constructs/sweeper"
-	"github.com/hybrid-llm/platform/internal/cdktest"
+	"github.com/hybrid-llm/platform/constructs/teardown"
+	"github.com/hybrid-llm/platform/internal/testing/cdktest"
 )
 
 // TestDescribeOwnStackOnly: the function may call DescribeStacks (to sweep
@@ -19,7 +19,7 @@ func TestDescribeOwnStackOnly(t *testing.T) {
 	app := cdktest.NewApp(t, nil)
 	st := awscdk.NewStack(app, jsii.String("Addons"), &awscdk.StackProps{
 		Env: &awscdk.Environment{Account: jsii.String("111111111111"), Region: jsii.String("us-west-2")}})
-	sweeper.New(st, "Sweeper", &sweeper.Props{ClusterName: "llm"})
+	teardown.New(st, "Sweeper", &teardown.Props{ClusterName: "llm"})
 	tpl := assertions.Template_FromStack(st, nil)
 
 	b, _ := json.Marshal(tpl.FindResources(jsii.String("AWS::IAM::Policy"), nil))

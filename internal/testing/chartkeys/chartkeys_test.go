@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hybrid-llm/platform/internal/chartkeys"
+	"github.com/hybrid-llm/platform/internal/testing/chartkeys"
 )
 
 const (
@@ -27,9 +27,9 @@ func TestCheck(t *testing.T) {
 	}{
 		// Failure cases first.
 		{"unknown chart version", "karpenter", "1.15.0", m{"replicas": 2},
-			`chartkeys: no key list for chart "karpenter" version "1.15.0" (have: aws-load-balancer-controller 3.5.0, karpenter 1.14.1, karpenter-crd 1.14.1, nvidia-device-plugin 0.20.0); derive one with go run ./internal/chartkeys/gen`},
+			`chartkeys: no key list for chart "karpenter" version "1.15.0" (have: aws-load-balancer-controller 3.5.0, karpenter 1.14.1, karpenter-crd 1.14.1, nvidia-device-plugin 0.20.0); derive one with go run ./internal/testing/chartkeys/gen`},
 		{"unknown chart", "cert-manager", "1.19.0", nil,
-			`chartkeys: no key list for chart "cert-manager" version "1.19.0" (have: aws-load-balancer-controller 3.5.0, karpenter 1.14.1, karpenter-crd 1.14.1, nvidia-device-plugin 0.20.0); derive one with go run ./internal/chartkeys/gen`},
+			`chartkeys: no key list for chart "cert-manager" version "1.19.0" (have: aws-load-balancer-controller 3.5.0, karpenter 1.14.1, karpenter-crd 1.14.1, nvidia-device-plugin 0.20.0); derive one with go run ./internal/testing/chartkeys/gen`},
 		{"karpenter: typo in a nested key", "karpenter", "1.14.1", m{"settings": m{"clusterNme": "llm"}},
 			"chartkeys: karpenter 1.14.1 has no values key settings.clusterNme (source: " + karpenterSrc + ")"},
 		{"karpenter: every unknown key listed, sorted", "karpenter", "1.14.1",

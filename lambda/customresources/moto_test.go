@@ -5,7 +5,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/hybrid-llm/platform/internal/motoserver"
+	"github.com/hybrid-llm/platform/internal/testing/motoserver"
 )
 
 // One moto server serves every test of the package that needs one; it is

@@ -1,10 +1,10 @@
-// Package sweeper provides the teardown custom resource: on stack delete it
+// Package teardown provides the teardown custom resource: on stack delete it
 // removes what the cluster's controllers created outside CloudFormation
 // (Karpenter instances, launch templates and instance profiles; the Load
 // Balancer Controller's load balancers, target groups and security groups),
 // found by their tags, so that `cdk destroy` leaves nothing behind.
 //
-// The function is the Go Lambda in lambda/sweeper (logic in internal/sweep),
+// The function is the Go Lambda in lambda/customresources (logic in internal/sweep),
 // a plain awslambda.Function (NewFunction) whose code internal/gobundle builds
 // at synth with the local Go toolchain for provided.al2023 on arm64. It is
 // both the onEvent and the isComplete handler
@@ -21,7 +21,7 @@
 // status with cloudformation:DescribeStacks, allowed on this stack's ARN
 // only. Removing or replacing the sweeper in a stack update completes
 // without sweeping.
-package sweeper
+package teardown
 
 import (
 	"fmt"
@@ -55,7 +55,7 @@ const (
 
 // EntryDir is the Lambda's main package, relative to the module root: the
 // handler of every custom resource of this repository (NewFunction).
-const EntryDir = "lambda/sweeper"
+const EntryDir = "lambda/customresources"
 
 // Props configures a Sweeper.
 type Props struct {
@@ -86,12 +86,12 @@ type Sweeper struct {
 // New creates the sweeper of props.ClusterName in scope's stack.
 func New(scope constructs.Construct, id string, props *Props) *Sweeper {
 	if props == nil || props.ClusterName == "" {
-		panic("sweeper: ClusterName is required")
+		panic("teardown: ClusterName is required")
 	}
 	cluster := jsii.String(props.ClusterName)
 	if !isToken(cluster) {
 		if err := platform.ValidateEKSClusterName(*cluster); err != nil {
-			panic(fmt.Sprintf("sweeper: cluster name %q is not a valid EKS cluster name", *cluster))
+			panic(fmt.Sprintf("teardown: cluster name %q is not a valid EKS cluster name", *cluster))
 		}
 	}
 	retention := props.LogRetention
@@ -274,7 +274,7 @@ func newProvider(c constructs.Construct, fn awslambda.IFunction, retention awslo
 }
 
 // describeOwnStack lets the function read its own stack: it sweeps only while
-// that stack is being deleted (lambda/sweeper/stackguard.go). DescribeStacks
+// that stack is being deleted (lambda/customresources/stackguard.go). DescribeStacks
 // takes the stack resource type; AWS::StackId is this stack's full ARN, so a
 // later stack of the same name is not covered either.
 func describeOwnStack(stack awscdk.Stack) awsiam.PolicyStatement {

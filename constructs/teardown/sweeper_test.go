@@ -1,4 +1,4 @@
-package sweeper_test
+package teardown_test
 
 import (
 	"debug/elf"
@@ -13,45 +13,45 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/hybrid-llm/platform/constructs/sweeper"
-	"github.com/hybrid-llm/platform/internal/cdktest"
+	"github.com/hybrid-llm/platform/constructs/teardown"
+	"github.com/hybrid-llm/platform/internal/testing/cdktest"
 )
 
 var env = cdktest.Env()
 
 // withCluster synthesizes the way the app uses the sweeper: the cluster in
 // one stack, the sweeper in a second one, named by the cluster's token.
-func withCluster(t *testing.T) (assertions.Template, *sweeper.Sweeper) {
+func withCluster(t *testing.T) (assertions.Template, *teardown.Sweeper) {
 	t.Helper()
 	a := cdktest.NewClusterApp(t, nil)
-	s := sweeper.New(a.Stack, "Sweeper", &sweeper.Props{ClusterName: *a.Cluster.ClusterName()})
+	s := teardown.New(a.Stack, "Sweeper", &teardown.Props{ClusterName: *a.Cluster.ClusterName()})
 	return assertions.Template_FromStack(a.Stack, nil), s
 }
 
-func literal(t *testing.T, props *sweeper.Props) assertions.Template {
+func literal(t *testing.T, props *teardown.Props) assertions.Template {
 	t.Helper()
 	app := cdktest.NewApp(t, nil)
 	st := awscdk.NewStack(app, jsii.String("Addons"), &awscdk.StackProps{Env: env})
-	sweeper.New(st, "Sweeper", props)
+	teardown.New(st, "Sweeper", props)
 	return assertions.Template_FromStack(st, nil)
 }
 
 func TestNewPanicsOnMisuse(t *testing.T) {
 	tests := []struct {
 		name  string
-		props *sweeper.Props
+		props *teardown.Props
 		want  string
 	}{
-		{"nil props", nil, "sweeper: ClusterName is required"},
-		{"no cluster name", &sweeper.Props{}, "sweeper: ClusterName is required"},
-		{"empty cluster name", &sweeper.Props{ClusterName: ""}, "sweeper: ClusterName is required"},
-		{"malformed cluster name", &sweeper.Props{ClusterName: "my cluster"}, `sweeper: cluster name "my cluster" is not a valid EKS cluster name`},
+		{"nil props", nil, "teardown: ClusterName is required"},
+		{"no cluster name", &teardown.Props{}, "teardown: ClusterName is required"},
+		{"empty cluster name", &teardown.Props{ClusterName: ""}, "teardown: ClusterName is required"},
+		{"malformed cluster name", &teardown.Props{ClusterName: "my cluster"}, `teardown: cluster name "my cluster" is not a valid EKS cluster name`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			app := cdktest.NewApp(t, nil)
 			st := awscdk.NewStack(app, jsii.String("S"), &awscdk.StackProps{Env: env})
-			if got := cdktest.PanicText(func() { sweeper.New(st, "Sweeper", tt.props) }); got != tt.want {
+			if got := cdktest.PanicText(func() { teardown.New(st, "Sweeper", tt.props) }); got != tt.want {
 				t.Errorf("panic = %q, want %q", got, tt.want)
 			}
 		})
@@ -74,10 +74,10 @@ func TestTemplateWithClusterToken(t *testing.T) {
 		})
 	})
 	cdktest.Check(t, "custom resource with ClusterName from the cluster stack", func() {
-		tpl.HasResourceProperties(jsii.String(sweeper.ResourceType), &map[string]any{
+		tpl.HasResourceProperties(jsii.String(teardown.ResourceType), &map[string]any{
 			"ClusterName": map[string]any{"Fn::ImportValue": assertions.Match_StringLikeRegexp(jsii.String("^Cluster:"))},
 		})
-		tpl.ResourceCountIs(jsii.String(sweeper.ResourceType), jsii.Number(1))
+		tpl.ResourceCountIs(jsii.String(teardown.ResourceType), jsii.Number(1))
 	})
 	cdktest.Check(t, "instance condition keyed by the cluster token goes through CfnJson", func() {
 		tpl.HasResourceProperties(jsii.String("Custom::AWSCDKCfnJson"), &map[string]any{
@@ -139,7 +139,7 @@ func TestBundlesArm64Binary(t *testing.T) {
 	out := t.TempDir()
 	app := cdktest.NewApp(t, &awscdk.AppProps{Outdir: jsii.String(out)})
 	st := awscdk.NewStack(app, jsii.String("Addons"), &awscdk.StackProps{Env: env})
-	sweeper.New(st, "Sweeper", &sweeper.Props{ClusterName: "llm"})
+	teardown.New(st, "Sweeper", &teardown.Props{ClusterName: "llm"})
 	app.Synth(nil)
 	bins, _ := filepath.Glob(filepath.Join(out, "asset.*", "bootstrap"))
 	if len(bins) != 1 {
@@ -185,7 +185,7 @@ func jsonOf(v any) string {
 }
 
 func TestIAMLeastPrivilege(t *testing.T) {
-	tpl := literal(t, &sweeper.Props{ClusterName: "llm"})
+	tpl := literal(t, &teardown.Props{ClusterName: "llm"})
 	arn := func(service, resource string) string {
 		return `{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":` + service + `:us-west-2:111111111111:` + resource + `"]]}`
 	}
@@ -242,18 +242,18 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		tpl.ResourceCountIs(jsii.String("Custom::AWSCDKCfnJson"), jsii.Number(0))
 	})
 	cdktest.Check(t, "custom resource has the literal ClusterName", func() {
-		tpl.HasResourceProperties(jsii.String(sweeper.ResourceType), &map[string]any{"ClusterName": "llm"})
+		tpl.HasResourceProperties(jsii.String(teardown.ResourceType), &map[string]any{"ClusterName": "llm"})
 	})
 }
 
 func TestLogRetention(t *testing.T) {
 	tests := []struct {
 		name  string
-		props *sweeper.Props
+		props *teardown.Props
 		days  float64
 	}{
-		{"default one month", &sweeper.Props{ClusterName: "llm"}, 30},
-		{"configured", &sweeper.Props{ClusterName: "llm", LogRetention: awslogs.RetentionDays_ONE_WEEK}, 7},
+		{"default one month", &teardown.Props{ClusterName: "llm"}, 30},
+		{"configured", &teardown.Props{ClusterName: "llm", LogRetention: awslogs.RetentionDays_ONE_WEEK}, 7},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -278,14 +278,14 @@ func TestLogRetention(t *testing.T) {
 func TestNewVpcSweeperPanicsOnMisuse(t *testing.T) {
 	tests := []struct {
 		name    string
-		props   *sweeper.VPCProps
+		props   *teardown.VPCProps
 		withVpc bool
 		want    string
 	}{
-		{"nil props", nil, false, "sweeper: VpcSweeper needs ClusterName and Vpc"},
-		{"no VPC", &sweeper.VPCProps{ClusterName: "alpha"}, false, "sweeper: VpcSweeper needs ClusterName and Vpc"},
-		{"no cluster name", &sweeper.VPCProps{}, true, "sweeper: VpcSweeper needs ClusterName and Vpc"},
-		{"malformed cluster name", &sweeper.VPCProps{ClusterName: "my cluster"}, true, `sweeper: cluster name "my cluster" is not a valid EKS cluster name`},
+		{"nil props", nil, false, "teardown: VpcSweeper needs ClusterName and Vpc"},
+		{"no VPC", &teardown.VPCProps{ClusterName: "alpha"}, false, "teardown: VpcSweeper needs ClusterName and Vpc"},
+		{"no cluster name", &teardown.VPCProps{}, true, "teardown: VpcSweeper needs ClusterName and Vpc"},
+		{"malformed cluster name", &teardown.VPCProps{ClusterName: "my cluster"}, true, `teardown: cluster name "my cluster" is not a valid EKS cluster name`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -294,7 +294,7 @@ func TestNewVpcSweeperPanicsOnMisuse(t *testing.T) {
 			if tt.withVpc {
 				tt.props.Vpc = awsec2.NewVpc(st, jsii.String("Vpc"), nil)
 			}
-			if got := cdktest.PanicText(func() { sweeper.NewVPCSweeper(st, "VpcSweeper", tt.props) }); got != tt.want {
+			if got := cdktest.PanicText(func() { teardown.NewVPCSweeper(st, "VpcSweeper", tt.props) }); got != tt.want {
 				t.Errorf("panic = %q, want %q", got, tt.want)
 			}
 		})

@@ -1,4 +1,4 @@
-package sweeper
+package teardown
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -22,7 +22,7 @@ type FunctionProps struct {
 	LogGroup awslogs.ILogGroup
 }
 
-// NewFunction builds the Go Lambda in lambda/sweeper, which serves every
+// NewFunction builds the Go Lambda in lambda/customresources, which serves every
 // custom resource of this repository (it dispatches on the ResourceType:
 // the sweepers of this package and constructs/spotrole), for
 // provided.al2023 on arm64 (internal/gobundle: go build with the local Go

@@ -6,8 +6,8 @@
 //
 // Usage (from the module root):
 //
-//	go run ./internal/chartkeys/gen -chart <chart dir> \
-//	    -source '<repo> <tag> <path>' > internal/chartkeys/testdata/<name>-<version>.keys
+//	go run ./internal/testing/chartkeys/gen -chart <chart dir> \
+//	    -source '<repo> <tag> <path>' > internal/testing/chartkeys/testdata/<name>-<version>.keys
 //
 // A key path is free-form (written "path *") when its default is a list, an
 // empty map or null, when its name is a Kubernetes object field whose
@@ -131,7 +131,7 @@ func derive(dir, source string) (string, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# chart: %s %s (appVersion %s)\n", chart.Name, chart.Version, chart.AppVersion)
 	fmt.Fprintf(&b, "# source: %s\n", source)
-	fmt.Fprintf(&b, "# derived by: go run ./internal/chartkeys/gen (values.yaml keys + .Values references in templates/)\n")
+	fmt.Fprintf(&b, "# derived by: go run ./internal/testing/chartkeys/gen (values.yaml keys + .Values references in templates/)\n")
 	fmt.Fprintf(&b, "# format: one dotted values key path per line; \"<path> *\" means free-form (any value, any sub-keys)\n")
 	for _, p := range paths {
 		if keys[p] {

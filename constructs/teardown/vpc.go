@@ -1,4 +1,4 @@
-package sweeper
+package teardown
 
 import (
 	"fmt"
@@ -52,10 +52,10 @@ type VPCSweeper struct {
 // NewVPCSweeper creates the VPC sweeper of props.ClusterName in scope's stack.
 func NewVPCSweeper(scope constructs.Construct, id string, props *VPCProps) *VPCSweeper {
 	if props == nil || props.ClusterName == "" || props.Vpc == nil {
-		panic("sweeper: VpcSweeper needs ClusterName and Vpc")
+		panic("teardown: VpcSweeper needs ClusterName and Vpc")
 	}
 	if err := platform.ValidateEKSClusterName(props.ClusterName); err != nil {
-		panic(fmt.Sprintf("sweeper: cluster name %q is not a valid EKS cluster name", props.ClusterName))
+		panic(fmt.Sprintf("teardown: cluster name %q is not a valid EKS cluster name", props.ClusterName))
 	}
 	retention := props.LogRetention
 	if retention == "" {
