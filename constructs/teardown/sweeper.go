@@ -124,10 +124,7 @@ func New(scope constructs.Construct, id string, props *Props) *Sweeper {
 			`/^Resource::arn:[^:]+:ec2:[^:]+:(<AWS::AccountId>|[0-9]{12}):(instance|launch-template|security-group)\/\*$/`,
 			`/^Resource::arn:[^:]+:elasticloadbalancing:[^:]+:(<AWS::AccountId>|[0-9]{12}):(loadbalancer\/\*|targetgroup\/\*\/\*)$/`,
 			`/^Resource::arn:[^:]+:iam::(<AWS::AccountId>|[0-9]{12}):instance-profile\/karpenter\/.+\/\*$/`))
-	nag.Suppress(s.Provider, "The custom-resource provider framework (aws-cdk-lib) logs through AWSLambdaBasicExecutionRole and invokes the sweeper function by qualified ARN (<function ARN>:*); its waiter state machine only polls the sweeper, whose every call is logged to the sweeper's log group, and aws-cdk-lib offers no tracing for it",
-		nag.Rule("AwsSolutions-IAM4", "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"),
-		nag.Rule("AwsSolutions-IAM5", `/^Resource::<[A-Za-z0-9]+\.Arn>:\*$/`),
-		nag.Rule("AwsSolutions-SF1"), nag.Rule("AwsSolutions-SF2"))
+	suppressProvider(s.Provider)
 	s.Resource = awscdk.NewCustomResource(c, jsii.String("Resource"), &awscdk.CustomResourceProps{
 		ServiceToken: s.Provider.ServiceToken(),
 		ResourceType: jsii.String(ResourceType),
