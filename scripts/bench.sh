@@ -71,7 +71,7 @@ if want breakdown; then
     cli
   done
   bundle=$(awk '{v=$NF; $NF=""; if ($1 == "bundling") print v}' "$work/on" | median)
-  build=$(phase on "app build (go build, up to date)")
+  build=$(phase on "app build check")
   load=$(phase on "cdk phase:Load") construction=$(phase on "cdk phase:Construction")
   synthesis=$(phase on "cdk phase:Synthesis") validation=$(phase on "cdk validateTemplates")
   synth_off=$(phase off "cdk phase:Synthesis") synth_nonag=$(phase nonag "cdk phase:Synthesis")
