@@ -51,6 +51,10 @@ func main() {
 		gobundle.Cleanup()
 		os.Exit(1)
 	}
+	if cfg.CDKNag.Enabled && validationOff() {
+		cfg.CDKNag.Enabled = false
+		fmt.Fprintln(os.Stderr, "hybrid-llm-platform: CDK_VALIDATION=false (cdk --no-validation): cdk-nag is skipped too; go test and CI run both")
+	}
 	tree := time.Now()
 	newApp(app, cfg)
 	timing.Since("construct tree (bundling included)", tree)
@@ -59,6 +63,15 @@ func main() {
 	timing.Since("synth: aspects, validation, assembly", synth)
 	timing.Since("app", start)
 }
+
+// validationOff reports whether the CLI was asked to skip the synth-time
+// checks (`cdk synth --no-validation` sets CDK_VALIDATION=false; only an
+// explicit "false" counts, as in aws-cdk-lib). aws-cdk-lib then skips its
+// built-in template validation, and main skips cdk-nag with it: the two
+// checks that run at every synth are turned off by one switch, for a fast
+// inner loop (about 0.4 s of nag). newApp does not read it, so the tests,
+// which build their apps with newApp, always run cdk-nag.
+func validationOff() bool { return os.Getenv("CDK_VALIDATION") == "false" }
 
 // contextOf returns the app's whole CDK context (cdk.json, cdk.context.json
 // and -c flags).

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -45,4 +47,70 @@ func TestMainRejectsBadConfigBeforeSynth(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMainSkipsNagOnlyWhenValidationIsOff runs the real app binary as the CDK
+// CLI does, with cdk.json's context: cdk-nag writes its report for every
+// stack, unless the CLI was asked for no validation (CDK_VALIDATION=false,
+// `cdk synth --no-validation`), which skips cdk-nag with aws-cdk-lib's
+// template validation and says so.
+func TestMainSkipsNagOnlyWhenValidationIsOff(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the app binary")
+	}
+	ctx, err := cdkJSONContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctxJSON, err := json.Marshal(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const skipped = "cdk-nag is skipped too"
+	tests := []struct {
+		name       string
+		validation string // CDK_VALIDATION; "" leaves it unset
+		nag        bool
+	}{
+		{"validation on (the default)", "", true},
+		{"validation off", "false", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			outdir := t.TempDir()
+			cmd := exec.Command("go", "run", "-buildvcs=false", ".")
+			cmd.Env = append(withoutEnv(os.Environ(), "CDK_VALIDATION"), "CDK_CONTEXT_JSON="+string(ctxJSON), "CDK_OUTDIR="+outdir)
+			if tt.validation != "" {
+				cmd.Env = append(cmd.Env, "CDK_VALIDATION="+tt.validation)
+			}
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("app failed: %v\n%s", err, out)
+			}
+			if got := strings.Contains(string(out), skipped); got == tt.nag {
+				t.Errorf("output says %q: %v, want %v\n%s", skipped, got, !tt.nag, out)
+			}
+			for _, stack := range []string{networkStackID, clusterStackID, nodeGroupsStackID, addonsStackID} {
+				if _, err := os.Stat(filepath.Join(outdir, stack+".template.json")); err != nil {
+					t.Errorf("no template for %s: %v", stack, err)
+				}
+				report := filepath.Join(outdir, "AwsSolutions--"+stack+"-NagReport.csv")
+				if _, err := os.Stat(report); (err == nil) != tt.nag {
+					t.Errorf("cdk-nag report for %s exists = %v, want %v", stack, err == nil, tt.nag)
+				}
+			}
+		})
+	}
+}
+
+// withoutEnv returns env without the variable key.
+func withoutEnv(env []string, key string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, key+"=") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }

@@ -147,6 +147,8 @@ type Sweeper struct {
 // CDKNag configures cdk-nag.
 type CDKNag struct {
 	// Enabled applies the AwsSolutions checks to every stack (default true).
+	// The app skips them when the CLI skips validation (CDK_VALIDATION=false,
+	// `cdk synth --no-validation`; app.go's validationOff).
 	Enabled bool `json:"enabled"`
 }
 
