@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -53,7 +54,7 @@ func TestMainRejectsBadConfigBeforeSynth(t *testing.T) {
 // CLI does, with cdk.json's context: cdk-nag writes its report for every
 // stack, unless the CLI was asked for no validation (CDK_VALIDATION=false,
 // `cdk synth --no-validation`), which skips cdk-nag with aws-cdk-lib's
-// template validation and says so.
+// template validation and says so. The templates are the same either way.
 func TestMainSkipsNagOnlyWhenValidationIsOff(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the app binary")
@@ -75,9 +76,22 @@ func TestMainSkipsNagOnlyWhenValidationIsOff(t *testing.T) {
 		{"validation on (the default)", "", true},
 		{"validation off", "false", false},
 	}
-	for _, tt := range tests {
+	// templates[i] holds tests[i]'s templates by stack, compared after both ran.
+	templates := make([]map[string][]byte, len(tests))
+	t.Cleanup(func() {
+		if t.Failed() {
+			return
+		}
+		for stack, on := range templates[0] {
+			if !bytes.Equal(on, templates[1][stack]) {
+				t.Errorf("%s.template.json differs between %s and %s: the switch must skip checks, not change templates", stack, tests[0].name, tests[1].name)
+			}
+		}
+	})
+	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
+			templates[i] = map[string][]byte{}
 			outdir := t.TempDir()
 			cmd := exec.Command("go", "run", "-buildvcs=false", ".")
 			cmd.Env = append(withoutEnv(os.Environ(), "CDK_VALIDATION"), "CDK_CONTEXT_JSON="+string(ctxJSON), "CDK_OUTDIR="+outdir)
@@ -92,9 +106,11 @@ func TestMainSkipsNagOnlyWhenValidationIsOff(t *testing.T) {
 				t.Errorf("output says %q: %v, want %v\n%s", skipped, got, !tt.nag, out)
 			}
 			for _, stack := range []string{networkStackID, clusterStackID, nodeGroupsStackID, addonsStackID} {
-				if _, err := os.Stat(filepath.Join(outdir, stack+".template.json")); err != nil {
+				template, err := os.ReadFile(filepath.Join(outdir, stack+".template.json"))
+				if err != nil {
 					t.Errorf("no template for %s: %v", stack, err)
 				}
+				templates[i][stack] = template
 				report := filepath.Join(outdir, "AwsSolutions--"+stack+"-NagReport.csv")
 				if _, err := os.Stat(report); (err == nil) != tt.nag {
 					t.Errorf("cdk-nag report for %s exists = %v, want %v", stack, err == nil, tt.nag)
