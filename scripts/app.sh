@@ -23,6 +23,10 @@
 # phases (internal/timing; scripts/bench.sh reads them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The repository's Go runtime settings (GOGC, GOMEMLIMIT) for the build, the
+# app, and the Lambda builds the app starts (scripts/go.sh).
+# shellcheck source=scripts/go.sh
+. scripts/go.sh
 bin=.cache/hybrid-llm-platform
 stamp=$bin.built
 mkdir -p .cache
@@ -51,7 +55,7 @@ build() {
   (
     # The sleep gets no stdout or stderr: left running after the kill below,
     # it would hold the caller's pipes open for the rest of its seconds.
-    sleep "${APP_BUILD_NOTICE_SECONDS:-3}" </dev/null >/dev/null 2>&1
+    sleep "${APP_BUILD_NOTICE_SECONDS:-3}" >/dev/null 2>&1
     if kill -0 "$build" 2>/dev/null; then
       echo "hybrid-llm-platform: compiling the Go app; the first build on a machine downloads the modules and compiles the aws-cdk-go bindings (about 2 minutes, once)..." >&2
     fi

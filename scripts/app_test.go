@@ -11,7 +11,7 @@ import (
 )
 
 // project is a throwaway copy of the repository's layout for app.sh: the
-// script, a go.mod and a main package small enough to build in a second, and
+// script and the go.sh it sources, a go.mod and a main package small enough to build in a second, and
 // a go wrapper first on PATH that logs every `go build`.
 type project struct {
 	dir, buildLog string
@@ -25,13 +25,15 @@ func newProject(t *testing.T) *project {
 	}
 	dir := t.TempDir()
 	p := &project{dir: dir, buildLog: filepath.Join(dir, "..", filepath.Base(dir)+"-builds.log")}
-	script, err := os.ReadFile("app.sh")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.write(t, "scripts/app.sh", string(script))
-	if err := os.Chmod(filepath.Join(dir, "scripts/app.sh"), 0o755); err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"app.sh", "go.sh"} {
+		script, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.write(t, "scripts/"+name, string(script))
+		if err := os.Chmod(filepath.Join(dir, "scripts", name), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	p.write(t, "go.mod", "module example.com/app\n\ngo 1.26\n")
 	p.write(t, "main.go", "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(version) }\n")
