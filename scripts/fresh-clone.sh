@@ -41,7 +41,7 @@ step() {
   printf '%-28s %7.1f s\n' "$name" "$t"
 }
 
-echo "# fresh clone of $(git -C "$proj" rev-parse --short HEAD), $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average at start $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# fresh clone of $(git rev-parse --short HEAD), $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average at start $(cut -d' ' -f1-3 /proc/loadavg)"
 step "npm ci" npm ci --no-audit --no-fund
 step "npm run synth" npm run synth
 first=$total total=0
