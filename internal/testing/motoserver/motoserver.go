@@ -18,7 +18,7 @@ import (
 )
 
 // InstallHint tells how to install the pinned moto.
-const InstallHint = "moto is required for these tests: python3 -m pip install -r requirements-test.txt (from the repository root)"
+const InstallHint = "moto is required for these tests: python3 -m pip install --no-compile -r requirements-test.txt (from the repository root)"
 
 // Server is a running moto server.
 type Server struct {
