@@ -192,13 +192,23 @@ func TestSweepReportsWhatWillNotGo(t *testing.T) {
 	foreignSG := w.securityGroup(nil)
 	w.allowFrom(foreignSG, mine.SecurityGroups[0])
 
-	held := newProxy(t, func(service, action string, _ int) (string, int, bool) {
-		return "DependencyViolation", 400, service == "ec2" && action == "DeleteSecurityGroup"
+	// The deadline arrives during the fourth attempt to delete the group
+	// (one a pass): after whole passes, however fast this machine is, instead
+	// of after a wall-clock budget that either ran out mid-pass under load (3
+	// s) or made the test wait it out (12 s). The report is the last whole
+	// pass's, as at a real deadline.
+	ctx, deadline := context.WithCancel(context.Background())
+	t.Cleanup(deadline)
+	held := newProxy(t, func(service, action string, n int) (string, int, bool) {
+		if service != "ec2" || action != "DeleteSecurityGroup" {
+			return "", 0, false
+		}
+		if n >= 4 {
+			deadline()
+		}
+		return "DependencyViolation", 400, true
 	})
-	// Long enough for the first passes to settle every resource into the
-	// state the report names even on a loaded machine (a 3 s budget ran out
-	// mid-pass under a parallel test run); it ends in a timeout either way.
-	rep := newSweeper(t, newClients(t, held.URL), "alpha").Sweep(ctxTimeout(t, 12*time.Second))
+	rep := newSweeper(t, newClients(t, held.URL), "alpha").Sweep(ctx)
 	if rep.Done() || rep.Permanent() || !rep.TimedOut || rep.Passes < 2 {
 		t.Fatalf("done=%v permanent=%v timedOut=%v passes=%d, want a timeout after several passes",
 			rep.Done(), rep.Permanent(), rep.TimedOut, rep.Passes)
