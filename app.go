@@ -71,7 +71,11 @@ func main() {
 // checks that run at every synth are turned off by one switch, for a fast
 // inner loop (about 0.4 s of nag). newApp does not read it, so the tests,
 // which build their apps with newApp, always run cdk-nag.
-func validationOff() bool { return os.Getenv("CDK_VALIDATION") == "false" }
+func validationOff() bool { return os.Getenv(validationEnv) == "false" }
+
+// validationEnv is the environment variable the CDK CLI sets to "false" for
+// `--no-validation`, and which aws-cdk-lib reads.
+const validationEnv = "CDK_VALIDATION"
 
 // contextOf returns the app's whole CDK context (cdk.json, cdk.context.json
 // and -c flags).

@@ -94,9 +94,9 @@ func TestMainSkipsNagOnlyWhenValidationIsOff(t *testing.T) {
 			templates[i] = map[string][]byte{}
 			outdir := t.TempDir()
 			cmd := exec.Command("go", "run", "-buildvcs=false", ".")
-			cmd.Env = append(withoutEnv(os.Environ(), "CDK_VALIDATION"), "CDK_CONTEXT_JSON="+string(ctxJSON), "CDK_OUTDIR="+outdir)
+			cmd.Env = append(withoutEnv(os.Environ(), validationEnv), "CDK_CONTEXT_JSON="+string(ctxJSON), "CDK_OUTDIR="+outdir)
 			if tt.validation != "" {
-				cmd.Env = append(cmd.Env, "CDK_VALIDATION="+tt.validation)
+				cmd.Env = append(cmd.Env, validationEnv+"="+tt.validation)
 			}
 			out, err := cmd.CombinedOutput()
 			if err != nil {

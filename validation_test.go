@@ -22,7 +22,7 @@ import (
 // fail with the validator's finding; the templates of every configuration
 // the tests synthesize therefore passed it.
 func TestBuiltinValidationRunsOnEveryAppSynthesis(t *testing.T) {
-	if os.Getenv("CDK_VALIDATION") == "false" {
+	if validationOff() {
 		t.Fatal("CDK_VALIDATION=false: the tests must run with aws-cdk-lib's built-in validation (it validates every configuration they synthesize)")
 	}
 	ctx, err := cdkJSONContext()
