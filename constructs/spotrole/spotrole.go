@@ -37,7 +37,7 @@ const ResourceType = platform.SpotRoleType
 // Props configures a Role.
 type Props struct {
 	// LogRetention is how long the function's and the Provider's logs are
-	// kept. Default: awslogs.RetentionDays_ONE_MONTH.
+	// kept. Default: teardown.DefaultLogRetention (one month).
 	LogRetention awslogs.RetentionDays
 }
 
@@ -59,10 +59,7 @@ func New(scope constructs.Construct, id string, props *Props) *Role {
 	if props == nil {
 		props = &Props{}
 	}
-	retention := props.LogRetention
-	if retention == "" {
-		retention = awslogs.RetentionDays_ONE_MONTH
-	}
+	retention := teardown.LogRetention(props.LogRetention)
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	r := &Role{Construct: c}
 	r.Function = teardown.NewFunction(c, "Function", &teardown.FunctionProps{

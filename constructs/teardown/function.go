@@ -10,6 +10,20 @@ import (
 	"github.com/hybrid-llm/platform/internal/gobundle"
 )
 
+// DefaultLogRetention is how long the custom resources' functions and
+// providers keep their logs when their props set no LogRetention (the log
+// groups are deleted with the stack either way).
+const DefaultLogRetention = awslogs.RetentionDays_ONE_MONTH
+
+// LogRetention returns r, or DefaultLogRetention when r is unset: the
+// LogRetention default of this package's props and of constructs/spotrole's.
+func LogRetention(r awslogs.RetentionDays) awslogs.RetentionDays {
+	if r == "" {
+		return DefaultLogRetention
+	}
+	return r
+}
+
 // FunctionProps configures NewFunction.
 type FunctionProps struct {
 	// Description is the function's description. Required.

@@ -64,7 +64,7 @@ type Props struct {
 	// be a valid EKS cluster name.
 	ClusterName string
 	// LogRetention is how long the function's and the Provider's logs are
-	// kept. Default: awslogs.RetentionDays_ONE_MONTH. The log groups are
+	// kept. Default: DefaultLogRetention (one month). The log groups are
 	// deleted with the stack (after the sweep succeeded; a failed sweep stops
 	// the stack deletion before them).
 	LogRetention awslogs.RetentionDays
@@ -94,10 +94,7 @@ func New(scope constructs.Construct, id string, props *Props) *Sweeper {
 			panic(fmt.Sprintf("teardown: cluster name %q is not a valid EKS cluster name", *cluster))
 		}
 	}
-	retention := props.LogRetention
-	if retention == "" {
-		retention = awslogs.RetentionDays_ONE_MONTH
-	}
+	retention := LogRetention(props.LogRetention)
 
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	s := &Sweeper{Construct: c}

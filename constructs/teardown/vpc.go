@@ -27,7 +27,7 @@ type VPCProps struct {
 	// Vpc is the cluster's VPC, created in the same stack. Required.
 	Vpc awsec2.IVpc
 	// LogRetention is how long the function's and the Provider's logs are
-	// kept. Default: awslogs.RetentionDays_ONE_MONTH.
+	// kept. Default: DefaultLogRetention (one month).
 	LogRetention awslogs.RetentionDays
 }
 
@@ -57,10 +57,7 @@ func NewVPCSweeper(scope constructs.Construct, id string, props *VPCProps) *VPCS
 	if err := platform.ValidateEKSClusterName(props.ClusterName); err != nil {
 		panic(fmt.Sprintf("teardown: cluster name %q is not a valid EKS cluster name", props.ClusterName))
 	}
-	retention := props.LogRetention
-	if retention == "" {
-		retention = awslogs.RetentionDays_ONE_MONTH
-	}
+	retention := LogRetention(props.LogRetention)
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	v := &VPCSweeper{Construct: c}
 	v.Function = NewFunction(c, "Function", &FunctionProps{
