@@ -1,19 +1,12 @@
 package sweep
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"hash/fnv"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
-	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -125,110 +118,14 @@ func (w testWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// fault decides whether the proxy answers a request itself. service is the
-// signing name (ec2, elasticloadbalancing, iam), action the query Action.
-type fault func(service, action string, n int) (code string, status int, inject bool)
-
-// proxy is a reverse proxy in front of moto that can answer selected calls
-// with an AWS error instead of forwarding them: throttling, transient
-// NotFound, DependencyViolation, access denied.
-type proxy struct {
-	URL    string
-	mu     sync.Mutex
-	calls  map[string]int // service/action -> calls seen
-	faults map[string]int // service/action -> faults injected
-	fault  fault
-	// rewrite, when set, may return a changed form to forward instead of
-	// the request's (moto does not check request signatures).
-	rewrite func(key string, form url.Values) url.Values
-	// respond, when set, may change moto's answer to a call.
-	respond func(key string, body []byte) []byte
-}
-
-var credentialScopeRE = regexp.MustCompile(`Credential=[^/]+/\d+/[^/]+/([^/]+)/aws4_request`)
-
-func newProxy(t *testing.T, f fault) *proxy {
-	t.Helper()
-	target, _ := url.Parse(moto.URL)
-	rp := httputil.NewSingleHostReverseProxy(target)
-	rp.Transport = &http.Transport{Proxy: nil}
-	p := &proxy{calls: map[string]int{}, faults: map[string]int{}, fault: f}
-	rp.ModifyResponse = func(resp *http.Response) error {
-		key := resp.Request.Header.Get("X-Test-Key")
-		if p.respond == nil || key == "" {
-			return nil
-		}
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return err
-		}
-		body = p.respond(key, body)
-		resp.Body = io.NopCloser(bytes.NewReader(body))
-		resp.ContentLength = int64(len(body))
-		resp.Header.Set("Content-Length", fmt.Sprint(len(body)))
-		return nil
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		form, _ := url.ParseQuery(string(body))
-		action := form.Get("Action")
-		service := ""
-		if m := credentialScopeRE.FindStringSubmatch(r.Header.Get("Authorization")); m != nil {
-			service = m[1]
-		}
-		key := service + "/" + action
-		p.mu.Lock()
-		p.calls[key]++
-		n := p.calls[key]
-		p.mu.Unlock()
-		if code, status, ok := p.fault(service, action, n); ok {
-			p.mu.Lock()
-			p.faults[key]++
-			p.mu.Unlock()
-			writeAWSError(w, service, code, status)
-			return
-		}
-		if p.rewrite != nil {
-			if nf := p.rewrite(key, form); nf != nil {
-				body = []byte(nf.Encode())
-				r.Body = io.NopCloser(bytes.NewReader(body))
-				r.ContentLength = int64(len(body))
-				r.Header.Set("Content-Length", fmt.Sprint(len(body)))
-			}
-		}
-		if p.respond != nil {
-			r.Header.Del("Accept-Encoding") // a plain body to change
-			r.Header.Set("X-Test-Key", key)
-		}
-		rp.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	p.URL = srv.URL
-	return p
-}
-
-func (p *proxy) injected(key string) int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.faults[key]
-}
-
-// writeAWSError writes an error in the wire format of the service's protocol:
-// ec2query for EC2, awsquery for ELBv2 and IAM.
-func writeAWSError(w http.ResponseWriter, service, code string, status int) {
-	msg := "injected by the test proxy"
-	w.Header().Set("Content-Type", "text/xml")
-	w.WriteHeader(status)
-	if service == "ec2" {
-		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>%s</Code><Message>%s</Message></Error></Errors><RequestID>proxy</RequestID></Response>`, code, msg)
-		return
-	}
-	fmt.Fprintf(w, `<ErrorResponse><Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>proxy</RequestId></ErrorResponse>`, code, msg)
+// newProxy starts a proxy in front of this package's moto server that
+// answers with f where it says so (motoserver.Proxy).
+func newProxy(t *testing.T, f motoserver.Fault) *motoserver.Proxy {
+	return motoserver.NewProxy(t, moto.URL, f)
 }
 
 // noFault forwards everything.
-func noFault(string, string, int) (string, int, bool) { return "", 0, false }
+var noFault = motoserver.NoFault
 
 func ctxTimeout(t *testing.T, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)

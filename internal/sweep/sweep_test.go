@@ -232,11 +232,11 @@ func TestSweepReportsWhatWillNotGo(t *testing.T) {
 			t.Errorf("report lacks %q:\n%v", want, err)
 		}
 	}
-	if got := held.calls["ec2/DeleteSecurityGroup"]; got != held.injected("ec2/DeleteSecurityGroup") {
-		t.Errorf("DeleteSecurityGroup called %d times, %d of them for the held group", got, got-held.injected("ec2/DeleteSecurityGroup"))
+	if got := held.Calls("ec2/DeleteSecurityGroup"); got != held.Injected("ec2/DeleteSecurityGroup") {
+		t.Errorf("DeleteSecurityGroup called %d times, %d of them for the held group", got, got-held.Injected("ec2/DeleteSecurityGroup"))
 	}
-	if held.injected("ec2/DeleteSecurityGroup") < 2 {
-		t.Errorf("DeleteSecurityGroup tried %d times, want retries", held.injected("ec2/DeleteSecurityGroup"))
+	if held.Injected("ec2/DeleteSecurityGroup") < 2 {
+		t.Errorf("DeleteSecurityGroup tried %d times, want retries", held.Injected("ec2/DeleteSecurityGroup"))
 	}
 	assertLive(t, w, clusterSet{LoadBalancers: []string{foreign}, TargetGroups: mine.TargetGroups,
 		SecurityGroups: append([]string{heldSG, foreignSG}, mine.SecurityGroups...)})
@@ -289,7 +289,7 @@ func TestSweepIgnoredFiltersDoNotWidenTheSweep(t *testing.T) {
 	w.allowFrom(untagged.SecurityGroups[0], backend)
 	px := newProxy(t, noFault)
 	stripped := 0
-	px.rewrite = func(key string, form url.Values) url.Values {
+	px.Rewrite = func(key string, form url.Values) url.Values {
 		changed := false
 		for k := range form {
 			if strings.HasPrefix(k, "Filter.") || k == "PathPrefix" {
@@ -336,8 +336,8 @@ func TestSweepThrottling(t *testing.T) {
 	}
 	for _, key := range []string{"ec2/TerminateInstances", "ec2/DeleteLaunchTemplate", "iam/DeleteInstanceProfile",
 		"elasticloadbalancing/DeleteLoadBalancer", "elasticloadbalancing/DeleteTargetGroup", "ec2/DeleteSecurityGroup"} {
-		if throttled.injected(key) != 3 {
-			t.Errorf("%s throttled %d times, want 3", key, throttled.injected(key))
+		if throttled.Injected(key) != 3 {
+			t.Errorf("%s throttled %d times, want 3", key, throttled.Injected(key))
 		}
 	}
 	assertLive(t, w, other)
@@ -369,8 +369,8 @@ func TestSweepEventualConsistency(t *testing.T) {
 		t.Fatalf("sweep: %v", err)
 	}
 	for key := range notFound {
-		if flaky.injected(key) != 1 {
-			t.Errorf("%s: injected %d NotFound, want 1", key, flaky.injected(key))
+		if flaky.Injected(key) != 1 {
+			t.Errorf("%s: injected %d NotFound, want 1", key, flaky.Injected(key))
 		}
 	}
 	assertLive(t, w, other)

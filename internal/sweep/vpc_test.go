@@ -253,7 +253,7 @@ func TestVPCSweepLeavesRequesterManagedInterfaces(t *testing.T) {
 	sg := a.clusterSG("alpha")
 	eni := a.eni("AWS Lambda VPC ENI-kubectl", []string{sg}, nil)
 	p := newProxy(t, noFault)
-	p.respond = func(key string, body []byte) []byte {
+	p.Respond = func(key string, body []byte) []byte {
 		if key != "ec2/DescribeNetworkInterfaces" {
 			return body
 		}

@@ -1,17 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +19,8 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/hybrid-llm/platform/internal/testing/motoserver"
 )
 
 type logWriter struct{ t *testing.T }
@@ -53,59 +50,43 @@ type cfnProxy struct {
 
 var stackStatusRE = regexp.MustCompile(`<StackStatus>[^<]*</StackStatus>`)
 
+const describeStacks = "cloudformation/DescribeStacks"
+
 func newCFNProxy(t *testing.T, motoURL string) *cfnProxy {
 	t.Helper()
-	target, _ := url.Parse(motoURL)
 	p := &cfnProxy{}
-	rp := httputil.NewSingleHostReverseProxy(target)
-	rp.Transport = &http.Transport{Proxy: nil}
-	rp.ModifyResponse = func(resp *http.Response) error {
+	mp := motoserver.NewProxy(t, motoURL, func(_, action string, _ int) (string, int, bool) {
+		if action != "DescribeStacks" {
+			return "", 0, false
+		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.failures == 0 {
+			return "", 0, false
+		}
+		p.failures--
+		if p.errorCode == "Throttling" {
+			return p.errorCode, http.StatusBadRequest, true
+		}
+		return p.errorCode, http.StatusForbidden, true
+	})
+	mp.Observe = func(key string, form url.Values) {
+		if key == describeStacks {
+			p.mu.Lock()
+			p.names = append(p.names, form.Get("StackName"))
+			p.mu.Unlock()
+		}
+	}
+	mp.Respond = func(key string, body []byte) []byte {
 		p.mu.Lock()
 		status := p.status
 		p.mu.Unlock()
-		if status == "" || resp.Request.Header.Get("X-Test-Action") != "DescribeStacks" {
-			return nil
+		if status == "" || key != describeStacks {
+			return body
 		}
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return err
-		}
-		body = stackStatusRE.ReplaceAll(body, []byte("<StackStatus>"+status+"</StackStatus>"))
-		resp.Body = io.NopCloser(bytes.NewReader(body))
-		resp.ContentLength = int64(len(body))
-		resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
-		return nil
+		return stackStatusRE.ReplaceAll(body, []byte("<StackStatus>"+status+"</StackStatus>"))
 	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		form, _ := url.ParseQuery(string(body))
-		r.Header.Del("Accept-Encoding") // a plain body to rewrite
-		r.Header.Set("X-Test-Action", form.Get("Action"))
-		if form.Get("Action") == "DescribeStacks" {
-			p.mu.Lock()
-			p.names = append(p.names, form.Get("StackName"))
-			fail := p.failures > 0
-			if fail {
-				p.failures--
-			}
-			code := p.errorCode
-			p.mu.Unlock()
-			if fail {
-				status := http.StatusForbidden
-				if code == "Throttling" {
-					status = http.StatusBadRequest
-				}
-				w.Header().Set("Content-Type", "text/xml")
-				w.WriteHeader(status)
-				fmt.Fprintf(w, `<ErrorResponse><Error><Type>Sender</Type><Code>%s</Code><Message>injected by the test proxy</Message></Error><RequestId>proxy</RequestId></ErrorResponse>`, code)
-				return
-			}
-		}
-		rp.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	p.URL = srv.URL
+	p.URL = mp.URL
 	return p
 }
 
