@@ -112,11 +112,9 @@ func seconds(env string, def int) (time.Duration, error) {
 // function's role, AWS_REGION) and a retryer that backs off on throttling.
 func awsSweeper(log *slog.Logger, poll, maxBackoff time.Duration) func(ctx context.Context, cluster string) (sweeper, error) {
 	return func(ctx context.Context, cluster string) (sweeper, error) {
-		cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
-			return sweep.NewRetryer(10, maxBackoff)
-		}))
+		cfg, err := awsConfig(ctx, 10, maxBackoff)
 		if err != nil {
-			return nil, fmt.Errorf("sweeper: loading AWS configuration: %w", err)
+			return nil, fmt.Errorf("sweeper: %w", err)
 		}
 		return sweep.New(sweep.Config{
 			ClusterName:  cluster,
@@ -133,11 +131,9 @@ func awsSweeper(log *slog.Logger, poll, maxBackoff time.Duration) func(ctx conte
 // awsVPCSweeper builds VPC sweepers like awsSweeper.
 func awsVPCSweeper(log *slog.Logger, poll, maxBackoff time.Duration) func(ctx context.Context, cluster, vpcID string) (sweeper, error) {
 	return func(ctx context.Context, cluster, vpcID string) (sweeper, error) {
-		cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
-			return sweep.NewRetryer(10, maxBackoff)
-		}))
+		cfg, err := awsConfig(ctx, 10, maxBackoff)
 		if err != nil {
-			return nil, fmt.Errorf("sweeper: loading AWS configuration: %w", err)
+			return nil, fmt.Errorf("sweeper: %w", err)
 		}
 		return sweep.NewVPC(sweep.VPCConfig{
 			ClusterName:  cluster,
@@ -150,15 +146,26 @@ func awsVPCSweeper(log *slog.Logger, poll, maxBackoff time.Duration) func(ctx co
 	}
 }
 
+// awsConfig loads the SDK's default configuration (the function's role,
+// AWS_REGION) with a retryer of maxAttempts attempts that backs off on
+// throttling, up to maxBackoff between attempts.
+func awsConfig(ctx context.Context, maxAttempts int, maxBackoff time.Duration) (aws.Config, error) {
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
+		return sweep.NewRetryer(maxAttempts, maxBackoff)
+	}))
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("loading AWS configuration: %w", err)
+	}
+	return cfg, nil
+}
+
 // awsEnsureSpotRole creates the EC2 Spot service-linked role with the SDK's
 // default configuration, retrying throttling with backoff.
 func awsEnsureSpotRole(maxBackoff time.Duration) func(ctx context.Context) (spotrole.Result, error) {
 	return func(ctx context.Context) (spotrole.Result, error) {
-		cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
-			return sweep.NewRetryer(8, maxBackoff)
-		}))
+		cfg, err := awsConfig(ctx, 8, maxBackoff)
 		if err != nil {
-			return spotrole.Result{}, fmt.Errorf("loading AWS configuration: %w", err)
+			return spotrole.Result{}, err
 		}
 		return spotrole.Ensure(ctx, iam.NewFromConfig(cfg))
 	}
@@ -170,11 +177,9 @@ func awsEnsureSpotRole(maxBackoff time.Duration) func(ctx context.Context) (spot
 // timeout).
 func awsStackStatus(maxBackoff time.Duration) func(ctx context.Context, stackID string) (cfntypes.StackStatus, error) {
 	return func(ctx context.Context, stackID string) (cfntypes.StackStatus, error) {
-		cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
-			return sweep.NewRetryer(8, maxBackoff)
-		}))
+		cfg, err := awsConfig(ctx, 8, maxBackoff)
 		if err != nil {
-			return "", fmt.Errorf("loading AWS configuration: %w", err)
+			return "", err
 		}
 		return stackStatus(ctx, cloudformation.NewFromConfig(cfg), stackID)
 	}
